@@ -1,0 +1,70 @@
+# reposer. `make demo` and `make test` set everything up first; see README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := demo
+
+NODE_INCLUDE ?= $(shell node -p "require('path').resolve(process.execPath, '../../include/node')")
+CXX ?= g++
+CXXFLAGS_BASE := -O2 -std=c++17 -fPIC -fexceptions -frtti -fvisibility=hidden -DNAPI_VERSION=8 \
+  -Wall -Wno-unused-function -Wno-unused-variable -Wno-sign-compare -I$(NODE_INCLUDE) -MMD -MP
+
+ifdef LIBTORCH
+  # Upstream libtorch: headers and libraries from its folder; CUDA libraries are linked whole so their kernels register.
+  TORCH_CXX11_ABI ?= $(shell nm -DC $(LIBTORCH)/lib/libc10.so 2>/dev/null | grep -q '__cxx11' && echo 1 || echo 0)
+  TORCH_CFLAGS := -isystem $(LIBTORCH)/include -isystem $(LIBTORCH)/include/torch/csrc/api/include -D_GLIBCXX_USE_CXX11_ABI=$(TORCH_CXX11_ABI)
+  TORCH_LIBS := -L$(LIBTORCH)/lib -Wl,-rpath,$(LIBTORCH)/lib -Wl,--no-as-needed $(if $(wildcard $(LIBTORCH)/lib/libtorch_cuda.so),-ltorch_cuda -lc10_cuda) -Wl,--as-needed -ltorch -ltorch_cpu -lc10
+else
+  TORCH_CFLAGS := -isystem /usr/include/torch/csrc/api/include -D_GLIBCXX_USE_CXX11_ABI=1
+  TORCH_LIBS := -ltorch_cpu -lc10
+endif
+
+NATIVE_SRC := $(wildcard native/*.cc) $(wildcard native/gen/*.cc)
+NATIVE_OBJ := $(patsubst native/%.cc,build/obj/%.o,$(NATIVE_SRC))
+ADDON := build/reposer.node
+TESTS = $(shell find dist/test -name '*.test.js' | sort)
+
+.PHONY: setup native gen build lint typecheck test test-slow demo bench-engine clean
+
+setup:
+	@bash scripts/setup.sh
+
+gen:
+	node scripts/gen-ops.mjs
+
+native/gen/ops_0.cc native/gen/ops_1.cc src/torch/gen/ops.ts: native/op-table.mjs scripts/gen-ops.mjs
+	node scripts/gen-ops.mjs
+
+# Concurrent builders (several shells in one checkout) serialise on a lock.
+native: native/gen/ops_0.cc
+	@mkdir -p build && flock build/.lock $(MAKE) --no-print-directory -j2 $(ADDON)
+
+$(ADDON): $(NATIVE_OBJ)
+	$(CXX) -shared -o $@.tmp $^ $(TORCH_LIBS) && mv $@.tmp $@
+
+build/obj/%.o: native/%.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_BASE) $(TORCH_CFLAGS) -c $< -o $@
+
+-include $(NATIVE_OBJ:.o=.d)
+
+build: src/torch/gen/ops.ts
+	npx tsc -p tsconfig.json
+
+lint:
+	node scripts/gen-ops.mjs --check
+	npx eslint .
+
+test: setup
+	$(MAKE) --no-print-directory lint
+	node --test --test-reporter=spec $(TESTS)
+
+test-slow: setup
+	REPOSER_SLOW=1 node --test --test-reporter=spec $(TESTS)
+
+demo: setup
+	node dist/src/cli/main.js demo
+
+bench-engine: setup
+	node dist/bench/engine.js
+
+clean:
+	rm -rf build dist

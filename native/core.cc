@@ -1,0 +1,658 @@
+#include "core.h"
+
+#include <torch/cuda.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <thread>
+
+namespace reposer {
+
+namespace {
+constexpr int64_t kReportThreshold = 1 << 20;  // bytes of drift before telling V8
+
+void napi_check(napi_env env, napi_status status, const char* what) {
+  if (status != napi_ok) throw ArgError(std::string("N-API call failed: ") + what);
+}
+
+std::string shape_string(at::IntArrayRef s) {
+  std::ostringstream o;
+  o << "[";
+  for (size_t i = 0; i < s.size(); ++i) o << (i ? "," : "") << s[i];
+  o << "]";
+  return o.str();
+}
+
+const char* dtype_name(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return "float32";
+    case at::kDouble: return "float64";
+    case at::kHalf: return "float16";
+    case at::kBFloat16: return "bfloat16";
+    case at::kLong: return "int64";
+    case at::kInt: return "int32";
+    case at::kShort: return "int16";
+    case at::kChar: return "int8";
+    case at::kByte: return "uint8";
+    case at::kBool: return "bool";
+    default: return c10::toString(t);
+  }
+}
+}  // namespace
+
+int32_t Context::put(napi_env env, at::Tensor t) {
+  int64_t bytes = t.defined() ? static_cast<int64_t>(t.numel() * t.element_size()) : 0;
+  int32_t h;
+  if (!free_slots.empty()) {
+    h = free_slots.back();
+    free_slots.pop_back();
+    slots[h] = std::move(t);
+  } else {
+    h = static_cast<int32_t>(slots.size());
+    slots.push_back(std::move(t));
+  }
+  ++live;
+  live_bytes += bytes;
+  report(env, bytes);
+  return h;
+}
+
+at::Tensor& Context::get(int32_t handle) {
+  if (handle < 0 || static_cast<size_t>(handle) >= slots.size() || !slots[handle].defined())
+    throw ArgError("handle " + std::to_string(handle) + " is not a live tensor (was it disposed?)");
+  return slots[handle];
+}
+
+void Context::release(napi_env env, int32_t handle) {
+  at::Tensor& t = get(handle);
+  int64_t bytes = static_cast<int64_t>(t.numel() * t.element_size());
+  t = at::Tensor();
+  free_slots.push_back(handle);
+  --live;
+  live_bytes -= bytes;
+  report(env, -bytes);
+}
+
+void Context::report(napi_env env, int64_t delta) {
+  unreported_bytes += delta;
+  if (unreported_bytes > kReportThreshold || unreported_bytes < -kReportThreshold) {
+    int64_t total = 0;
+    napi_adjust_external_memory(env, unreported_bytes, &total);
+    unreported_bytes = 0;
+  }
+}
+
+Context* context_of(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv) {
+  void* data = nullptr;
+  napi_get_cb_info(env, info, argc, argv, nullptr, &data);
+  return static_cast<Context*>(data);
+}
+
+bool is_nullish(napi_env env, napi_value v) {
+  if (v == nullptr) return true;
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  return t == napi_undefined || t == napi_null;
+}
+
+static napi_valuetype type_of(napi_env env, napi_value v) {
+  napi_valuetype t = napi_undefined;
+  if (v) napi_typeof(env, v, &t);
+  return t;
+}
+
+at::Tensor& arg_tensor(napi_env env, Context* ctx, napi_value v, const char* name) {
+  int32_t h;
+  if (v == nullptr || napi_get_value_int32(env, v, &h) != napi_ok)
+    throw ArgError(std::string("argument '") + name + "' must be a tensor");
+  if (h == -1) throw ArgError(std::string("argument '") + name + "' is a disposed tensor");
+  return ctx->get(h);
+}
+
+c10::optional<at::Tensor> arg_opt_tensor(napi_env env, Context* ctx, napi_value v, const char* name) {
+  if (is_nullish(env, v)) return c10::nullopt;
+  return arg_tensor(env, ctx, v, name);
+}
+
+at::Tensor arg_tensor_or_scalar(napi_env env, Context* ctx, napi_value v, const char* name) {
+  napi_valuetype t = type_of(env, v);
+  // Scalars travel boxed as {s: value} so they cannot be confused with handles.
+  if (t == napi_object) {
+    napi_value s;
+    napi_get_named_property(env, v, "s", &s);
+    return at::native::wrapped_scalar_tensor(arg_scalar(env, s, name));
+  }
+  if (t == napi_boolean) return at::native::wrapped_scalar_tensor(arg_scalar(env, v, name));
+  return arg_tensor(env, ctx, v, name);
+}
+
+std::vector<at::Tensor> arg_tensor_list(napi_env env, Context* ctx, napi_value v, const char* name) {
+  bool is_array = false;
+  if (v) napi_is_array(env, v, &is_array);
+  if (!is_array) throw ArgError(std::string("argument '") + name + "' must be an array of tensors");
+  uint32_t n;
+  napi_get_array_length(env, v, &n);
+  std::vector<at::Tensor> out;
+  out.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    napi_value e;
+    napi_get_element(env, v, i, &e);
+    out.push_back(arg_tensor(env, ctx, e, name));
+  }
+  return out;
+}
+
+std::vector<c10::optional<at::Tensor>> arg_opt_tensor_list(napi_env env, Context* ctx, napi_value v,
+                                                           const char* name) {
+  bool is_array = false;
+  if (v) napi_is_array(env, v, &is_array);
+  if (!is_array) throw ArgError(std::string("argument '") + name + "' must be an array of tensors or nulls");
+  uint32_t n;
+  napi_get_array_length(env, v, &n);
+  std::vector<c10::optional<at::Tensor>> out;
+  for (uint32_t i = 0; i < n; ++i) {
+    napi_value e;
+    napi_get_element(env, v, i, &e);
+    out.push_back(arg_opt_tensor(env, ctx, e, name));
+  }
+  return out;
+}
+
+int64_t arg_int(napi_env env, napi_value v, const char* name) {
+  double d;
+  if (v == nullptr || napi_get_value_double(env, v, &d) != napi_ok)
+    throw ArgError(std::string("argument '") + name + "' must be an integer");
+  if (std::floor(d) != d) throw ArgError(std::string("argument '") + name + "' must be an integer, got " + std::to_string(d));
+  return static_cast<int64_t>(d);
+}
+
+c10::optional<int64_t> arg_opt_int(napi_env env, napi_value v, const char* name) {
+  if (is_nullish(env, v)) return c10::nullopt;
+  return arg_int(env, v, name);
+}
+
+std::vector<int64_t> arg_int_list(napi_env env, napi_value v, const char* name) {
+  bool is_array = false;
+  if (v) napi_is_array(env, v, &is_array);
+  if (!is_array) {
+    if (type_of(env, v) == napi_number) return {arg_int(env, v, name)};
+    throw ArgError(std::string("argument '") + name + "' must be an array of integers");
+  }
+  uint32_t n;
+  napi_get_array_length(env, v, &n);
+  std::vector<int64_t> out(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    napi_value e;
+    napi_get_element(env, v, i, &e);
+    out[i] = arg_int(env, e, name);
+  }
+  return out;
+}
+
+c10::optional<std::vector<int64_t>> arg_opt_int_list(napi_env env, napi_value v, const char* name) {
+  if (is_nullish(env, v)) return c10::nullopt;
+  return arg_int_list(env, v, name);
+}
+
+double arg_double(napi_env env, napi_value v, const char* name) {
+  double d;
+  if (v == nullptr || napi_get_value_double(env, v, &d) != napi_ok)
+    throw ArgError(std::string("argument '") + name + "' must be a number");
+  return d;
+}
+
+c10::optional<double> arg_opt_double(napi_env env, napi_value v, const char* name) {
+  if (is_nullish(env, v)) return c10::nullopt;
+  return arg_double(env, v, name);
+}
+
+std::vector<double> arg_double_list(napi_env env, napi_value v, const char* name) {
+  bool is_array = false;
+  if (v) napi_is_array(env, v, &is_array);
+  if (!is_array) throw ArgError(std::string("argument '") + name + "' must be an array of numbers");
+  uint32_t n;
+  napi_get_array_length(env, v, &n);
+  std::vector<double> out(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    napi_value e;
+    napi_get_element(env, v, i, &e);
+    out[i] = arg_double(env, e, name);
+  }
+  return out;
+}
+
+bool arg_bool(napi_env env, napi_value v, const char* name) {
+  bool b;
+  if (v == nullptr || napi_get_value_bool(env, v, &b) != napi_ok)
+    throw ArgError(std::string("argument '") + name + "' must be a boolean");
+  return b;
+}
+
+at::Scalar arg_scalar(napi_env env, napi_value v, const char* name) {
+  napi_valuetype t = type_of(env, v);
+  if (t == napi_boolean) return at::Scalar(arg_bool(env, v, name));
+  double d = arg_double(env, v, name);
+  // JS has one number type; integral values become integer scalars so integer tensors stay integer.
+  if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9007199254740992.0) return at::Scalar(static_cast<int64_t>(d));
+  return at::Scalar(d);
+}
+
+c10::optional<at::Scalar> arg_opt_scalar(napi_env env, napi_value v, const char* name) {
+  if (is_nullish(env, v)) return c10::nullopt;
+  return arg_scalar(env, v, name);
+}
+
+std::string arg_string(napi_env env, napi_value v, const char* name) {
+  size_t len;
+  if (v == nullptr || napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok)
+    throw ArgError(std::string("argument '") + name + "' must be a string");
+  std::string s(len, '\0');
+  napi_get_value_string_utf8(env, v, s.data(), len + 1, &len);
+  return s;
+}
+
+at::ScalarType arg_dtype(napi_env env, napi_value v, const char* name) {
+  return static_cast<at::ScalarType>(arg_int(env, v, name));
+}
+
+c10::optional<at::ScalarType> arg_opt_dtype(napi_env env, napi_value v, const char* name) {
+  if (is_nullish(env, v)) return c10::nullopt;
+  return arg_dtype(env, v, name);
+}
+
+at::Device arg_device(napi_env env, napi_value v, const char* name) {
+  if (is_nullish(env, v)) return at::Device(at::kCPU);
+  return at::Device(arg_string(env, v, name));
+}
+
+napi_value ret_tensor(napi_env env, Context* ctx, at::Tensor t) {
+  napi_value out;
+  napi_create_int32(env, t.defined() ? ctx->put(env, std::move(t)) : -1, &out);
+  return out;
+}
+
+napi_value ret_tensor_list(napi_env env, Context* ctx, const std::vector<at::Tensor>& ts) {
+  napi_value arr;
+  napi_create_array_with_length(env, ts.size(), &arr);
+  for (size_t i = 0; i < ts.size(); ++i) napi_set_element(env, arr, i, ret_tensor(env, ctx, ts[i]));
+  return arr;
+}
+
+napi_value ret_double(napi_env env, double v) {
+  napi_value out;
+  napi_create_double(env, v, &out);
+  return out;
+}
+
+napi_value ret_int(napi_env env, int64_t v) {
+  napi_value out;
+  napi_create_int64(env, v, &out);
+  return out;
+}
+
+napi_value ret_bool(napi_env env, bool v) {
+  napi_value out;
+  napi_get_boolean(env, v, &out);
+  return out;
+}
+
+napi_value ret_int_list(napi_env env, at::IntArrayRef v) {
+  napi_value arr;
+  napi_create_array_with_length(env, v.size(), &arr);
+  for (size_t i = 0; i < v.size(); ++i) napi_set_element(env, arr, i, ret_int(env, v[i]));
+  return arr;
+}
+
+napi_value ret_string(napi_env env, const std::string& s) {
+  napi_value out;
+  napi_create_string_utf8(env, s.data(), s.size(), &out);
+  return out;
+}
+
+napi_value ret_undefined(napi_env env) {
+  napi_value out;
+  napi_get_undefined(env, &out);
+  return out;
+}
+
+std::string describe_tensor(const at::Tensor& t) {
+  std::string s = shape_string(t.sizes()) + " " + dtype_name(t.scalar_type());
+  if (!t.device().is_cpu()) s += " " + t.device().str();
+  return s;
+}
+
+napi_value throw_op_error(napi_env env, Context* ctx, const char* op, const char* arg_names, napi_value* argv,
+                          size_t argc, uint64_t tensor_args, const char* what) {
+  std::vector<std::string> names;
+  {
+    std::stringstream ss(arg_names);
+    std::string n;
+    while (std::getline(ss, n, ',')) names.push_back(n);
+  }
+  std::string msg(what);
+  // libtorch messages can run to many lines of context; the first one carries the reason.
+  auto nl = msg.find('\n');
+  if (nl != std::string::npos) msg = msg.substr(0, nl);
+  std::string inputs;
+  for (size_t i = 0; i < argc && i < 64; ++i) {
+    if (!(tensor_args & (uint64_t(1) << i))) continue;
+    std::string d;
+    bool is_array = false;
+    napi_is_array(env, argv[i], &is_array);
+    if (is_array) {
+      uint32_t n = 0;
+      napi_get_array_length(env, argv[i], &n);
+      d = "[";
+      for (uint32_t j = 0; j < n; ++j) {
+        napi_value e;
+        int32_t h;
+        napi_get_element(env, argv[i], j, &e);
+        if (napi_get_value_int32(env, e, &h) == napi_ok && h >= 0 && size_t(h) < ctx->slots.size() &&
+            ctx->slots[h].defined())
+          d += (j ? ", " : "") + describe_tensor(ctx->slots[h]);
+      }
+      d += "]";
+    } else {
+      int32_t h;
+      if (napi_get_value_int32(env, argv[i], &h) == napi_ok && h >= 0 && size_t(h) < ctx->slots.size() &&
+          ctx->slots[h].defined())
+        d = describe_tensor(ctx->slots[h]);
+      else
+        continue;
+    }
+    inputs += (inputs.empty() ? "" : ", ") + (i < names.size() ? names[i] : "#" + std::to_string(i)) + "=" + d;
+  }
+  std::string full = std::string(op) + ": " + msg + (inputs.empty() ? "" : " (inputs: " + inputs + ")");
+  napi_value code, message, error;
+  napi_create_string_utf8(env, "ERR_TORCH_OP", NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, full.c_str(), full.size(), &message);
+  napi_create_error(env, code, message, &error);
+  napi_value op_name;
+  napi_create_string_utf8(env, op, NAPI_AUTO_LENGTH, &op_name);
+  napi_set_named_property(env, error, "op", op_name);
+  napi_throw(env, error);
+  return nullptr;
+}
+
+void define(napi_env env, napi_value exports, Context* ctx, const char* name, napi_callback cb) {
+  napi_value fn;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, ctx, &fn);
+  napi_set_named_property(env, exports, name, fn);
+}
+
+// ---- entry points that are not plain op calls -------------------------------------------------------------
+
+namespace {
+
+size_t element_size_of(at::ScalarType t) { return c10::elementSize(t); }
+
+// fromBuffer(typedArray, shape, dtypeCode) -> handle. Copies, so JS may reuse its buffer.
+napi_value from_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  Context* ctx = context_of(env, info, &argc, argv);
+  REPOSER_GUARD("fromBuffer", "data,shape,dtype", 0, {
+    napi_typedarray_type ta_type;
+    size_t length, byte_offset;
+    void* data;
+    napi_value ab;
+    napi_check(env, napi_get_typedarray_info(env, argv[0], &ta_type, &length, &data, &ab, &byte_offset),
+               "typed array expected");
+    auto shape = arg_int_list(env, argv[1], "shape");
+    auto dtype = arg_dtype(env, argv[2], "dtype");
+    int64_t numel = 1;
+    for (auto s : shape) numel *= s;
+    size_t bytes_per = 1;
+    switch (ta_type) {
+      case napi_int8_array: case napi_uint8_array: case napi_uint8_clamped_array: bytes_per = 1; break;
+      case napi_int16_array: case napi_uint16_array: bytes_per = 2; break;
+      case napi_int32_array: case napi_uint32_array: case napi_float32_array: bytes_per = 4; break;
+      default: bytes_per = 8;
+    }
+    size_t need = static_cast<size_t>(numel) * element_size_of(dtype);
+    if (length * bytes_per != need)
+      throw ArgError("buffer holds " + std::to_string(length * bytes_per) + " bytes but shape " + shape_string(shape) +
+                     " of " + dtype_name(dtype) + " needs " + std::to_string(need));
+    auto t = at::empty(shape, at::TensorOptions().dtype(dtype));
+    if (need) std::memcpy(t.data_ptr(), data, need);
+    return ret_tensor(env, ctx, std::move(t));
+  })
+}
+
+// copyToBuffer(handle, typedArray): copies the tensor's elements (made contiguous, on CPU) into the JS buffer.
+napi_value copy_to_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Context* ctx = context_of(env, info, &argc, argv);
+  REPOSER_GUARD("copyToBuffer", "self,out", 1, {
+    at::Tensor t = arg_tensor(env, ctx, argv[0], "self").detach().to(at::kCPU).contiguous();
+    napi_typedarray_type ta_type;
+    size_t length, byte_offset;
+    void* data;
+    napi_value ab;
+    napi_check(env, napi_get_typedarray_info(env, argv[1], &ta_type, &length, &data, &ab, &byte_offset),
+               "typed array expected");
+    size_t need = t.numel() * t.element_size();
+    size_t have = 0;
+    napi_get_arraybuffer_info(env, ab, nullptr, &have);
+    if (have - byte_offset < need) throw ArgError("destination buffer too small");
+    if (need) std::memcpy(data, t.data_ptr(), need);
+    return ret_undefined(env);
+  })
+}
+
+napi_value dispose(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  REPOSER_GUARD("dispose", "handle", 0, {
+    int32_t h;
+    napi_get_value_int32(env, argv[0], &h);
+    ctx->release(env, h);
+    return ret_undefined(env);
+  })
+}
+
+// Releases a handle if it is still live; the finalization backstop may race with explicit disposal.
+napi_value dispose_if_live(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  int32_t h;
+  napi_get_value_int32(env, argv[0], &h);
+  if (h >= 0 && size_t(h) < ctx->slots.size() && ctx->slots[h].defined()) ctx->release(env, h);
+  return ret_undefined(env);
+}
+
+napi_value memory(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  Context* ctx = context_of(env, info, &argc, nullptr);
+  napi_value obj;
+  napi_create_object(env, &obj);
+  napi_set_named_property(env, obj, "numTensors", ret_int(env, ctx->live));
+  napi_set_named_property(env, obj, "numBytes", ret_int(env, ctx->live_bytes));
+  napi_set_named_property(env, obj, "numSlots", ret_int(env, static_cast<int64_t>(ctx->slots.size())));
+  return obj;
+}
+
+napi_value info_of(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  REPOSER_GUARD("info", "self", 1, {
+    at::Tensor& t = arg_tensor(env, ctx, argv[0], "self");
+    napi_value arr;
+    napi_create_array_with_length(env, 3, &arr);
+    napi_set_element(env, arr, 0, ret_int_list(env, t.sizes()));
+    napi_set_element(env, arr, 1, ret_int(env, static_cast<int64_t>(t.scalar_type())));
+    napi_set_element(env, arr, 2, ret_string(env, t.device().str()));
+    return arr;
+  })
+}
+
+napi_value backward(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  Context* ctx = context_of(env, info, &argc, argv);
+  REPOSER_GUARD("backward", "self,gradient", 0b11, {
+    at::Tensor& t = arg_tensor(env, ctx, argv[0], "self");
+    auto grad = arg_opt_tensor(env, ctx, argv[1], "gradient");
+    bool retain = arg_bool(env, argv[2], "retainGraph");
+    bool create = arg_bool(env, argv[3], "createGraph");
+    torch::autograd::backward({t}, grad ? std::vector<at::Tensor>{*grad} : std::vector<at::Tensor>{}, retain, create);
+    return ret_undefined(env);
+  })
+}
+
+// grad(outputs[], inputs[], gradOutputs[] (may hold nulls), retainGraph, createGraph, allowUnused) -> handles (-1 = none)
+napi_value autograd_grad(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  Context* ctx = context_of(env, info, &argc, argv);
+  REPOSER_GUARD("grad", "outputs,inputs,gradOutputs", 0b111, {
+    auto outputs = arg_tensor_list(env, ctx, argv[0], "outputs");
+    auto inputs = arg_tensor_list(env, ctx, argv[1], "inputs");
+    auto grad_outputs_opt = arg_opt_tensor_list(env, ctx, argv[2], "gradOutputs");
+    std::vector<at::Tensor> grad_outputs;
+    for (auto& g : grad_outputs_opt) grad_outputs.push_back(g ? *g : at::Tensor());
+    bool retain = arg_bool(env, argv[3], "retainGraph");
+    bool create = arg_bool(env, argv[4], "createGraph");
+    bool allow_unused = arg_bool(env, argv[5], "allowUnused");
+    auto grads = torch::autograd::grad(outputs, inputs, grad_outputs, retain, create, allow_unused);
+    return ret_tensor_list(env, ctx, grads);
+  })
+}
+
+napi_value get_grad(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  REPOSER_GUARD("grad", "self", 1, { return ret_tensor(env, ctx, arg_tensor(env, ctx, argv[0], "self").grad()); })
+}
+
+napi_value set_grad(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Context* ctx = context_of(env, info, &argc, argv);
+  REPOSER_GUARD("setGrad", "self,grad", 0b11, {
+    at::Tensor& t = arg_tensor(env, ctx, argv[0], "self");
+    auto g = arg_opt_tensor(env, ctx, argv[1], "grad");
+    t.mutable_grad() = g ? *g : at::Tensor();
+    return ret_undefined(env);
+  })
+}
+
+napi_value set_requires_grad(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Context* ctx = context_of(env, info, &argc, argv);
+  REPOSER_GUARD("requiresGrad_", "self", 1, {
+    arg_tensor(env, ctx, argv[0], "self").requires_grad_(arg_bool(env, argv[1], "requiresGrad"));
+    return ret_undefined(env);
+  })
+}
+
+napi_value requires_grad(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  REPOSER_GUARD("requiresGrad", "self", 1, { return ret_bool(env, arg_tensor(env, ctx, argv[0], "self").requires_grad()); })
+}
+
+napi_value set_grad_enabled(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  REPOSER_GUARD("setGradEnabled", "enabled", 0, {
+    bool previous = at::GradMode::is_enabled();
+    at::GradMode::set_enabled(arg_bool(env, argv[0], "enabled"));
+    return ret_bool(env, previous);
+  })
+}
+
+napi_value manual_seed(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  REPOSER_GUARD("manualSeed", "seed", 0, {
+    torch::manual_seed(static_cast<uint64_t>(arg_int(env, argv[0], "seed")));
+    return ret_undefined(env);
+  })
+}
+
+napi_value set_num_threads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  REPOSER_GUARD("setNumThreads", "threads", 0, {
+    at::set_num_threads(static_cast<int>(arg_int(env, argv[0], "threads")));
+    return ret_undefined(env);
+  })
+}
+
+napi_value get_num_threads(napi_env env, napi_callback_info) { return ret_int(env, at::get_num_threads()); }
+
+napi_value cuda_device_count(napi_env env, napi_callback_info) {
+  return ret_int(env, torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : 0);
+}
+
+napi_value item(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  REPOSER_GUARD("item", "self", 1, {
+    at::Tensor& t = arg_tensor(env, ctx, argv[0], "self");
+    if (t.numel() != 1) throw ArgError("item() needs a one-element tensor, got " + describe_tensor(t));
+    if (t.scalar_type() == at::kBool) return ret_bool(env, t.item<bool>());
+    return ret_double(env, t.item<double>());
+  })
+}
+
+napi_value version(napi_env env, napi_callback_info) { return ret_string(env, TORCH_VERSION); }
+
+}  // namespace
+
+void register_core(napi_env env, napi_value exports, Context* ctx) {
+  define(env, exports, ctx, "fromBuffer", from_buffer);
+  define(env, exports, ctx, "copyToBuffer", copy_to_buffer);
+  define(env, exports, ctx, "dispose", dispose);
+  define(env, exports, ctx, "disposeIfLive", dispose_if_live);
+  define(env, exports, ctx, "memory", memory);
+  define(env, exports, ctx, "info", info_of);
+  define(env, exports, ctx, "backward", backward);
+  define(env, exports, ctx, "autogradGrad", autograd_grad);
+  define(env, exports, ctx, "getGrad", get_grad);
+  define(env, exports, ctx, "setGrad", set_grad);
+  define(env, exports, ctx, "setRequiresGrad", set_requires_grad);
+  define(env, exports, ctx, "requiresGrad", requires_grad);
+  define(env, exports, ctx, "setGradEnabled", set_grad_enabled);
+  define(env, exports, ctx, "manualSeed", manual_seed);
+  define(env, exports, ctx, "setNumThreads", set_num_threads);
+  define(env, exports, ctx, "getNumThreads", get_num_threads);
+  define(env, exports, ctx, "cudaDeviceCount", cuda_device_count);
+  define(env, exports, ctx, "item", item);
+  define(env, exports, ctx, "version", version);
+}
+
+}  // namespace reposer
+
+static void finalize_context(napi_env, void* data, void*) { delete static_cast<reposer::Context*>(data); }
+
+NAPI_MODULE_INIT() {
+  auto* ctx = new reposer::Context();
+  napi_set_instance_data(env, ctx, finalize_context, nullptr);
+  static bool threads_set = false;
+  if (!threads_set) {
+    // libtorch defaults to one thread here; use the cores present unless REPOSER_THREADS says otherwise.
+    int threads = static_cast<int>(std::thread::hardware_concurrency());
+    if (const char* s = std::getenv("REPOSER_THREADS")) threads = std::atoi(s);
+    if (threads > 0) at::set_num_threads(threads);
+    threads_set = true;
+  }
+  reposer::register_core(env, exports, ctx);
+  reposer::register_generated_0(env, exports, ctx);
+  reposer::register_generated_1(env, exports, ctx);
+  return exports;
+}

@@ -1,0 +1,44 @@
+// Small conversions that op-table.mjs call expressions use.
+#pragma once
+#include "core.h"
+
+namespace reposer {
+
+inline at::TensorOptions opts(at::ScalarType dtype, at::Device device) {
+  return at::TensorOptions().dtype(dtype).device(device);
+}
+
+// PyTorch accepts one int for a 2-d parameter (kernel 3 means 3x3).
+inline std::vector<int64_t> pair(const std::vector<int64_t>& v) {
+  if (v.size() == 1) return {v[0], v[0]};
+  return v;
+}
+
+inline int64_t reduction_code(const std::string& r) {
+  if (r == "none") return at::Reduction::None;
+  if (r == "mean") return at::Reduction::Mean;
+  if (r == "sum") return at::Reduction::Sum;
+  throw ArgError("reduction must be 'none', 'mean' or 'sum', got '" + r + "'");
+}
+
+inline int64_t grid_mode(const std::string& m) {
+  if (m == "bilinear") return 0;
+  if (m == "nearest") return 1;
+  if (m == "bicubic") return 2;
+  throw ArgError("grid sample mode must be 'bilinear', 'nearest' or 'bicubic', got '" + m + "'");
+}
+
+inline int64_t grid_padding(const std::string& m) {
+  if (m == "zeros") return 0;
+  if (m == "border") return 1;
+  if (m == "reflection") return 2;
+  throw ArgError("grid sample padding must be 'zeros', 'border' or 'reflection', got '" + m + "'");
+}
+
+inline c10::List<c10::optional<at::Tensor>> tensor_indices(const std::vector<at::Tensor>& ts) {
+  c10::List<c10::optional<at::Tensor>> out;
+  for (const auto& t : ts) out.push_back(t);
+  return out;
+}
+
+}  // namespace reposer

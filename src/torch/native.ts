@@ -1,0 +1,56 @@
+// Loads the addon built by `make native`. Everything native goes through this one object.
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Entry points written by hand in native/core.cc; the op entry points come from the op table. */
+export interface NativeCore {
+  fromBuffer(data: ArrayBufferView, shape: number[], dtype: number): number;
+  copyToBuffer(handle: number, out: ArrayBufferView): void;
+  dispose(handle: number): void;
+  disposeIfLive(handle: number): void;
+  memory(): { numTensors: number; numBytes: number; numSlots: number };
+  info(handle: number): [number[], number, string];
+  backward(handle: number, gradient: number | null, retainGraph: boolean, createGraph: boolean): void;
+  autogradGrad(outputs: number[], inputs: number[], gradOutputs: (number | null)[], retainGraph: boolean,
+    createGraph: boolean, allowUnused: boolean): number[];
+  getGrad(handle: number): number;
+  setGrad(handle: number, grad: number | null): void;
+  setRequiresGrad(handle: number, requiresGrad: boolean): void;
+  requiresGrad(handle: number): boolean;
+  setGradEnabled(enabled: boolean): boolean;
+  manualSeed(seed: number): void;
+  setNumThreads(threads: number): void;
+  getNumThreads(): number;
+  cudaDeviceCount(): number;
+  item(handle: number): number | boolean;
+  version(): string;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type OpEntry = (...args: any[]) => any;
+export type Native = NativeCore & Record<string, OpEntry>;
+
+/** The repository root: the nearest folder above this file that holds package.json. */
+export function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'reposer') return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error('cannot find the reposer package root above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
+
+function load(): Native {
+  const path = process.env.REPOSER_ADDON ?? join(projectRoot(), 'build', 'reposer.node');
+  if (!existsSync(path)) {
+    throw new Error(`the native addon is not built: ${path} is missing. Run 'make setup' (or 'make native') in ${projectRoot()}.`);
+  }
+  const require = createRequire(import.meta.url);
+  return require(path) as Native;
+}
+
+export const native: Native = load();
