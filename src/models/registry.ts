@@ -1,0 +1,139 @@
+// The model registry: each family (src/models/<family>/index.ts) registers one ModelFamily by name. Training, import,
+// `reposer models` and the benchmarks go through this interface only, so a new family needs no changes elsewhere.
+import type * as torch from '../torch/index.js';
+import type { PairBatch } from './batch.js';
+import { ConfigError, readConfigFile, resolveConfig, parseSet, type Json } from './config.js';
+
+/** The named starting points every family provides: the two papers' datasets, a CPU-trainable size, and a test size. */
+export type Preset = 'deepfashion' | 'market' | 'small' | 'tiny';
+export const PRESETS: readonly Preset[] = ['deepfashion', 'market', 'small', 'tiny'];
+
+/** Every family's config carries its own name and preset, so a saved config.json says which family to rebuild. */
+export interface BaseModelConfig {
+  model: string;
+  preset: Preset;
+}
+
+/** What a model needs of an optimiser for checkpointing; torch.optim's Adam and SGD satisfy it. */
+export interface OptimizerLike {
+  step(): void;
+  zeroGrad(): void;
+  stateDict(): unknown;
+  loadStateDict(state: unknown): void;
+}
+
+/** One built model with its optimisers. */
+export interface TrainableModel {
+  /** The generator; its state dict is what inference and `reposer import` need. */
+  readonly generator: torch.nn.Module;
+  /** The discriminators by name (e.g. 'appearance', 'shape'); empty for a family without one. */
+  readonly discriminators: ReadonlyMap<string, torch.nn.Module>;
+  /** Eval-mode inference under noGrad: the generated target image, (N,3,H,W) in [-1,1]. The caller owns the result. */
+  generate(batch: PairBatch): torch.Tensor;
+  /**
+   * One training iteration: the discriminator update(s) then the generator update, with the model's own optimisers.
+   * Returns every loss term as a number (names such as 'G_L1', 'D_app'). Throws an error naming the loss when one
+   * is NaN or infinite. Leaves no tensors behind.
+   */
+  trainStep(batch: PairBatch): Record<string, number>;
+  /** Every module to checkpoint, by a stable name ('netG', 'netD_app', ...). */
+  modules(): Map<string, torch.nn.Module>;
+  /** Every optimiser to checkpoint, by a stable name ('optimizer_G', ...). */
+  optimizers(): Map<string, OptimizerLike>;
+  /** Advances the learning-rate schedule by one epoch (the official code's update_learning_rate). */
+  endEpoch(): void;
+  /** Releases every parameter, buffer and optimiser state. */
+  dispose(): void;
+}
+
+/** A model family: its typed defaults per preset and a constructor. */
+export interface ModelFamily<C extends BaseModelConfig = BaseModelConfig> {
+  /** Registry name, e.g. 'patn'. */
+  readonly name: string;
+  /** One line for `reposer models`. */
+  readonly summary: string;
+  /** Fully typed defaults for a preset; the `model` and `preset` fields are filled. */
+  defaults(preset: Preset): C;
+  /** Builds the model (fresh random weights) and its optimisers from a resolved config. */
+  create(cfg: C): TrainableModel;
+}
+
+// Families are stored type-erased; the registering module keeps the typed handle.
+const families = new Map<string, ModelFamily<BaseModelConfig>>();
+
+/** Registers a family; a second registration under the same name is a programming error. */
+export function registerModel<C extends BaseModelConfig>(family: ModelFamily<C>): ModelFamily<C> {
+  if (families.has(family.name)) throw new Error(`registerModel: a model family named '${family.name}' is already registered`);
+  families.set(family.name, family as unknown as ModelFamily<BaseModelConfig>);
+  return family;
+}
+
+/** The family registered as `name`; the error lists the registered names. */
+export function getModel(name: string): ModelFamily<BaseModelConfig> {
+  const f = families.get(name);
+  if (!f) {
+    const known = [...families.keys()].sort().join(', ') || '(none: import src/models/index.js to register them)';
+    throw new Error(`unknown model '${name}'. Registered models: ${known}`);
+  }
+  return f;
+}
+
+/** Registered families, sorted by name. */
+export function listModels(): ModelFamily<BaseModelConfig>[] {
+  return [...families.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export function isPreset(v: unknown): v is Preset {
+  return typeof v === 'string' && (PRESETS as readonly string[]).includes(v);
+}
+
+export interface ModelConfigRequest {
+  /** Family name; else taken from the file's "model" key. */
+  model?: string;
+  /** Preset whose defaults are the base layer; else the file's "preset", else a `--set preset=...`. */
+  preset?: Preset;
+  /** A config JSON file laid over the preset's defaults. */
+  file?: string;
+  /** `key.sub=value` overrides after the file. */
+  sets?: readonly string[];
+}
+
+/**
+ * Resolves a config through the layers: family.defaults(preset) ← file ← sets. The family and preset come from the
+ * request, the file's "model"/"preset" keys, or `--set model=`/`--set preset=`, in that order.
+ */
+export function resolveModelConfig(req: ModelConfigRequest): BaseModelConfig {
+  const fileObj = req.file === undefined ? undefined : readConfigFile(req.file);
+  const fromSets = (key: string): Json | undefined => {
+    let found: Json | undefined;
+    for (const s of req.sets ?? []) {
+      const p = parseSet(s);
+      if (p.path.length === 1 && p.path[0] === key) found = p.raw;
+    }
+    return found;
+  };
+  const model = req.model ?? fromSets('model') ?? fileObj?.['model'];
+  if (typeof model !== 'string') {
+    throw new ConfigError('no model named: pass --model <name>, or give a config file with a "model" key');
+  }
+  const family = getModel(model);
+  const preset = req.preset ?? fromSets('preset') ?? fileObj?.['preset'] ?? 'deepfashion';
+  if (!isPreset(preset)) throw new ConfigError(`unknown preset ${JSON.stringify(preset)}: use one of ${PRESETS.join(', ')}`);
+  const cfg = resolveConfig(family.defaults(preset), { file: req.file, sets: req.sets });
+  if (cfg.model !== family.name) {
+    throw new ConfigError(`config says model '${cfg.model}' but was resolved for '${family.name}': the file's "model" key and --model disagree`);
+  }
+  if (cfg.preset !== preset) {
+    throw new ConfigError(`config says preset '${cfg.preset}' but its defaults came from '${preset}': the file's "preset" key and --preset disagree`);
+  }
+  return cfg;
+}
+
+/** Converts a scalar loss tensor to a number, throwing an error that names the loss when it is NaN or infinite. */
+export function lossValue(family: string, name: string, loss: torch.Tensor): number {
+  const v = loss.item();
+  if (!Number.isFinite(v)) {
+    throw new Error(`${family}: loss '${name}' is ${v} (not finite). Lower the learning rate, check the inputs are in [-1,1], or resume from an earlier checkpoint`);
+  }
+  return v;
+}
