@@ -50,6 +50,8 @@ export const ops = [
   T('stride', 'Tensor self', 'int[]', 'self.strides()'),
   T('asStrided', 'Tensor self, int[] size, int[] stride, int storageOffset=0', 'Tensor', 'self.as_strided(size, stride, storageOffset)'),
   T('copy_', 'Tensor self, Tensor src', 'self', 'self.copy_(src)'),
+  T('setData_', 'Tensor self, Tensor src', 'self', 'self.set_data(src)',
+    { doc: 'Points self at src\'s storage, keeping self\'s identity and autograd leaf status (Python `p.data = src`); for moving parameters between devices.' }),
   T('fill_', 'Tensor self, Scalar value', 'self', 'self.fill_(value)'),
   T('zero_', 'Tensor self', 'self', 'self.zero_()'),
   T('normal_', 'Tensor self, float mean=0, float std=1', 'self', 'self.normal_(mean, std)'),

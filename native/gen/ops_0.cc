@@ -168,1045 +168,1028 @@ static napi_value op_asStrided(napi_env env, napi_callback_info info) {
   })
 }
 
-static napi_value op_fill_(napi_env env, napi_callback_info info) {
+static napi_value op_setData_(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 2;
-  REPOSER_GUARD("fill_", "self,value", 0x1ull, {
+  REPOSER_GUARD("setData_", "self,src", 0x3ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    at::Scalar value = arg_scalar(env, argv[1], "value");
-    self.fill_(value);
+    at::Tensor& src = arg_tensor(env, ctx, argv[1], "src");
+    self.set_data(src);
     return ret_undefined(env);
   })
 }
 
-static napi_value op_normal_(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 3;
-  REPOSER_GUARD("normal_", "self,mean,std", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    double mean = arg_double(env, argv[1], "mean");
-    double std = arg_double(env, argv[2], "std");
-    self.normal_(mean, std);
-    return ret_undefined(env);
-  })
-}
-
-static napi_value op_isLeaf(napi_env env, napi_callback_info info) {
+static napi_value op_zero_(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 1;
-  REPOSER_GUARD("isLeaf", "self", 0x1ull, {
+  REPOSER_GUARD("zero_", "self", 0x1ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    return ret_bool(env, self.is_leaf());
+    self.zero_();
+    return ret_undefined(env);
   })
 }
 
-static napi_value op_add(napi_env env, napi_callback_info info) {
+static napi_value op_uniform_(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 3;
-  REPOSER_GUARD("add", "self,other,alpha", 0x3ull, {
+  REPOSER_GUARD("uniform_", "self,from,to", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    double from = arg_double(env, argv[1], "from");
+    double to = arg_double(env, argv[2], "to");
+    self.uniform_(from, to);
+    return ret_undefined(env);
+  })
+}
+
+static napi_value op_numel(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 1;
+  REPOSER_GUARD("numel", "self", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    return ret_int(env, self.numel());
+  })
+}
+
+static napi_value op_sub(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 3;
+  REPOSER_GUARD("sub", "self,other,alpha", 0x3ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
     at::Tensor other = arg_tensor_or_scalar(env, ctx, argv[1], "other");
     at::Scalar alpha = arg_scalar(env, argv[2], "alpha");
-    return ret_tensor(env, ctx, at::add(self, other, alpha));
+    return ret_tensor(env, ctx, at::sub(self, other, alpha));
   })
 }
 
-static napi_value op_rsub(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 3;
-  REPOSER_GUARD("rsub", "self,other,alpha", 0x3ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    at::Tensor other = arg_tensor_or_scalar(env, ctx, argv[1], "other");
-    at::Scalar alpha = arg_scalar(env, argv[2], "alpha");
-    return ret_tensor(env, ctx, at::rsub(self, other, alpha));
-  })
-}
-
-static napi_value op_div(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 3;
-  REPOSER_GUARD("div", "self,other,roundingMode", 0x3ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    at::Tensor other = arg_tensor_or_scalar(env, ctx, argv[1], "other");
-    c10::optional<std::string> roundingMode = is_nullish(env, argv[2]) ? c10::nullopt : c10::optional<std::string>(arg_string(env, argv[2], "roundingMode"));
-    return ret_tensor(env, ctx, roundingMode ? at::div(self, other, c10::string_view(*roundingMode)) : at::div(self, other));
-  })
-}
-
-static napi_value op_pow(napi_env env, napi_callback_info info) {
+static napi_value op_mul(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 2;
-  REPOSER_GUARD("pow", "self,exponent", 0x3ull, {
+  REPOSER_GUARD("mul", "self,other", 0x3ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    at::Tensor exponent = arg_tensor_or_scalar(env, ctx, argv[1], "exponent");
-    return ret_tensor(env, ctx, at::pow(self, exponent));
+    at::Tensor other = arg_tensor_or_scalar(env, ctx, argv[1], "other");
+    return ret_tensor(env, ctx, at::mul(self, other));
   })
 }
 
-static napi_value op_maximum(napi_env env, napi_callback_info info) {
+static napi_value op_remainder(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 2;
-  REPOSER_GUARD("maximum", "self,other", 0x3ull, {
+  REPOSER_GUARD("remainder", "self,other", 0x3ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    at::Tensor other = arg_tensor_or_scalar(env, ctx, argv[1], "other");
+    return ret_tensor(env, ctx, at::remainder(self, other));
+  })
+}
+
+static napi_value op_atan2(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 2;
+  REPOSER_GUARD("atan2", "self,other", 0x3ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
     at::Tensor& other = arg_tensor(env, ctx, argv[1], "other");
-    return ret_tensor(env, ctx, at::maximum(self, other));
+    return ret_tensor(env, ctx, at::atan2(self, other));
   })
 }
 
-static napi_value op_neg(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 1;
-  REPOSER_GUARD("neg", "self", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    return ret_tensor(env, ctx, at::neg(self));
-  })
-}
-
-static napi_value op_exp(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 1;
-  REPOSER_GUARD("exp", "self", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    return ret_tensor(env, ctx, at::exp(self));
-  })
-}
-
-static napi_value op_log1p(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 1;
-  REPOSER_GUARD("log1p", "self", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    return ret_tensor(env, ctx, at::log1p(self));
-  })
-}
-
-static napi_value op_rsqrt(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 1;
-  REPOSER_GUARD("rsqrt", "self", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    return ret_tensor(env, ctx, at::rsqrt(self));
-  })
-}
-
-static napi_value op_reciprocal(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 1;
-  REPOSER_GUARD("reciprocal", "self", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    return ret_tensor(env, ctx, at::reciprocal(self));
-  })
-}
-
-static napi_value op_cos(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 1;
-  REPOSER_GUARD("cos", "self", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    return ret_tensor(env, ctx, at::cos(self));
-  })
-}
-
-static napi_value op_floor(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 1;
-  REPOSER_GUARD("floor", "self", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    return ret_tensor(env, ctx, at::floor(self));
-  })
-}
-
-static napi_value op_round(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 1;
-  REPOSER_GUARD("round", "self", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    return ret_tensor(env, ctx, at::round(self));
-  })
-}
-
-static napi_value op_lerp(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 3;
-  REPOSER_GUARD("lerp", "self,end,weight", 0x7ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    at::Tensor& end = arg_tensor(env, ctx, argv[1], "end");
-    at::Tensor weight = arg_tensor_or_scalar(env, ctx, argv[2], "weight");
-    return ret_tensor(env, ctx, at::lerp(self, end, weight));
-  })
-}
-
-static napi_value op_sub_(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 3;
-  REPOSER_GUARD("sub_", "self,other,alpha", 0x3ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    at::Tensor other = arg_tensor_or_scalar(env, ctx, argv[1], "other");
-    at::Scalar alpha = arg_scalar(env, argv[2], "alpha");
-    self.sub_(other, alpha);
-    return ret_undefined(env);
-  })
-}
-
-static napi_value op_div_(napi_env env, napi_callback_info info) {
+static napi_value op_minimum(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 2;
-  REPOSER_GUARD("div_", "self,other", 0x3ull, {
+  REPOSER_GUARD("minimum", "self,other", 0x3ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    at::Tensor& other = arg_tensor(env, ctx, argv[1], "other");
+    return ret_tensor(env, ctx, at::minimum(self, other));
+  })
+}
+
+static napi_value op_abs(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 1;
+  REPOSER_GUARD("abs", "self", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    return ret_tensor(env, ctx, at::abs(self));
+  })
+}
+
+static napi_value op_log(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 1;
+  REPOSER_GUARD("log", "self", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    return ret_tensor(env, ctx, at::log(self));
+  })
+}
+
+static napi_value op_sqrt(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 1;
+  REPOSER_GUARD("sqrt", "self", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    return ret_tensor(env, ctx, at::sqrt(self));
+  })
+}
+
+static napi_value op_square(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 1;
+  REPOSER_GUARD("square", "self", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    return ret_tensor(env, ctx, at::square(self));
+  })
+}
+
+static napi_value op_sin(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 1;
+  REPOSER_GUARD("sin", "self", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    return ret_tensor(env, ctx, at::sin(self));
+  })
+}
+
+static napi_value op_sign(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 1;
+  REPOSER_GUARD("sign", "self", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    return ret_tensor(env, ctx, at::sign(self));
+  })
+}
+
+static napi_value op_ceil(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 1;
+  REPOSER_GUARD("ceil", "self", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    return ret_tensor(env, ctx, at::ceil(self));
+  })
+}
+
+static napi_value op_clamp(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 3;
+  REPOSER_GUARD("clamp", "self,min,max", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    auto min = arg_opt_scalar(env, argv[1], "min");
+    auto max = arg_opt_scalar(env, argv[2], "max");
+    return ret_tensor(env, ctx, at::clamp(self, min, max));
+  })
+}
+
+static napi_value op_add_(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 3;
+  REPOSER_GUARD("add_", "self,other,alpha", 0x3ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
     at::Tensor other = arg_tensor_or_scalar(env, ctx, argv[1], "other");
-    self.div_(other);
+    at::Scalar alpha = arg_scalar(env, argv[2], "alpha");
+    self.add_(other, alpha);
     return ret_undefined(env);
   })
 }
 
-static napi_value op_addcdiv_(napi_env env, napi_callback_info info) {
+static napi_value op_mul_(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 2;
+  REPOSER_GUARD("mul_", "self,other", 0x3ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    at::Tensor other = arg_tensor_or_scalar(env, ctx, argv[1], "other");
+    self.mul_(other);
+    return ret_undefined(env);
+  })
+}
+
+static napi_value op_addcmul_(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 4;
-  REPOSER_GUARD("addcdiv_", "self,tensor1,tensor2,value", 0x7ull, {
+  REPOSER_GUARD("addcmul_", "self,tensor1,tensor2,value", 0x7ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
     at::Tensor& tensor1 = arg_tensor(env, ctx, argv[1], "tensor1");
     at::Tensor& tensor2 = arg_tensor(env, ctx, argv[2], "tensor2");
     at::Scalar value = arg_scalar(env, argv[3], "value");
-    self.addcdiv_(tensor1, tensor2, value);
+    self.addcmul_(tensor1, tensor2, value);
     return ret_undefined(env);
   })
 }
 
-static napi_value op_clamp_(napi_env env, napi_callback_info info) {
+static napi_value op_lerp_(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 3;
-  REPOSER_GUARD("clamp_", "self,min,max", 0x1ull, {
+  REPOSER_GUARD("lerp_", "self,end,weight", 0x3ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    auto min = arg_opt_scalar(env, argv[1], "min");
-    auto max = arg_opt_scalar(env, argv[2], "max");
-    self.clamp_(min, max);
+    at::Tensor& end = arg_tensor(env, ctx, argv[1], "end");
+    at::Scalar weight = arg_scalar(env, argv[2], "weight");
+    self.lerp_(end, weight);
     return ret_undefined(env);
   })
 }
 
-static napi_value op_maximum_(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+static napi_value op_sqrt_(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
   Context* ctx = context_of(env, info, &argc, argv);
-  argc = 2;
-  REPOSER_GUARD("maximum_", "self,other", 0x3ull, {
+  argc = 1;
+  REPOSER_GUARD("sqrt_", "self", 0x1ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    at::Tensor& other = arg_tensor(env, ctx, argv[1], "other");
-    at::maximum_out(self, self, other);
+    self.sqrt_();
     return ret_undefined(env);
   })
 }
 
-static napi_value op_ne(napi_env env, napi_callback_info info) {
+static napi_value op_eq(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 2;
-  REPOSER_GUARD("ne", "self,other", 0x3ull, {
+  REPOSER_GUARD("eq", "self,other", 0x3ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
     at::Tensor other = arg_tensor_or_scalar(env, ctx, argv[1], "other");
-    return ret_tensor(env, ctx, at::ne(self, other));
+    return ret_tensor(env, ctx, at::eq(self, other));
   })
 }
 
-static napi_value op_le(napi_env env, napi_callback_info info) {
+static napi_value op_lt(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 2;
-  REPOSER_GUARD("le", "self,other", 0x3ull, {
+  REPOSER_GUARD("lt", "self,other", 0x3ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
     at::Tensor other = arg_tensor_or_scalar(env, ctx, argv[1], "other");
-    return ret_tensor(env, ctx, at::le(self, other));
+    return ret_tensor(env, ctx, at::lt(self, other));
   })
 }
 
-static napi_value op_ge(napi_env env, napi_callback_info info) {
+static napi_value op_gt(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 2;
-  REPOSER_GUARD("ge", "self,other", 0x3ull, {
+  REPOSER_GUARD("gt", "self,other", 0x3ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
     at::Tensor other = arg_tensor_or_scalar(env, ctx, argv[1], "other");
-    return ret_tensor(env, ctx, at::ge(self, other));
+    return ret_tensor(env, ctx, at::gt(self, other));
   })
 }
 
-static napi_value op_logicalOr(napi_env env, napi_callback_info info) {
+static napi_value op_logicalAnd(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 2;
-  REPOSER_GUARD("logicalOr", "self,other", 0x3ull, {
+  REPOSER_GUARD("logicalAnd", "self,other", 0x3ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
     at::Tensor& other = arg_tensor(env, ctx, argv[1], "other");
-    return ret_tensor(env, ctx, at::logical_or(self, other));
+    return ret_tensor(env, ctx, at::logical_and(self, other));
   })
 }
 
-static napi_value op_isnan(napi_env env, napi_callback_info info) {
+static napi_value op_logicalNot(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 1;
-  REPOSER_GUARD("isnan", "self", 0x1ull, {
+  REPOSER_GUARD("logicalNot", "self", 0x1ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    return ret_tensor(env, ctx, at::isnan(self));
+    return ret_tensor(env, ctx, at::logical_not(self));
   })
 }
 
-static napi_value op_where(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 3;
-  REPOSER_GUARD("where", "condition,self,other", 0x7ull, {
-    at::Tensor& condition = arg_tensor(env, ctx, argv[0], "condition");
-    at::Tensor self = arg_tensor_or_scalar(env, ctx, argv[1], "self");
-    at::Tensor other = arg_tensor_or_scalar(env, ctx, argv[2], "other");
-    return ret_tensor(env, ctx, at::where(condition, self, other));
-  })
-}
-
-static napi_value op_equal(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 2;
-  REPOSER_GUARD("equal", "self,other", 0x3ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    at::Tensor& other = arg_tensor(env, ctx, argv[1], "other");
-    return ret_bool(env, at::equal(self, other));
-  })
-}
-
-static napi_value op_leakyRelu(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 2;
-  REPOSER_GUARD("leakyRelu", "self,negativeSlope", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    at::Scalar negativeSlope = arg_scalar(env, argv[1], "negativeSlope");
-    return ret_tensor(env, ctx, at::leaky_relu(self, negativeSlope));
-  })
-}
-
-static napi_value op_tanh(napi_env env, napi_callback_info info) {
+static napi_value op_isfinite(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 1;
-  REPOSER_GUARD("tanh", "self", 0x1ull, {
+  REPOSER_GUARD("isfinite", "self", 0x1ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    return ret_tensor(env, ctx, at::tanh(self));
+    return ret_tensor(env, ctx, at::isfinite(self));
   })
 }
 
-static napi_value op_gelu(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 2;
-  REPOSER_GUARD("gelu", "self,approximate", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    std::string approximate = arg_string(env, argv[1], "approximate");
-    return ret_tensor(env, ctx, at::gelu(self, approximate));
-  })
-}
-
-static napi_value op_hardtanh(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 3;
-  REPOSER_GUARD("hardtanh", "self,min,max", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    at::Scalar min = arg_scalar(env, argv[1], "min");
-    at::Scalar max = arg_scalar(env, argv[2], "max");
-    return ret_tensor(env, ctx, at::hardtanh(self, min, max));
-  })
-}
-
-static napi_value op_logSoftmax(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 2;
-  REPOSER_GUARD("logSoftmax", "self,dim", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    int64_t dim = arg_int(env, argv[1], "dim");
-    return ret_tensor(env, ctx, at::log_softmax(self, dim));
-  })
-}
-
-static napi_value op_dropout2d(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 3;
-  REPOSER_GUARD("dropout2d", "self,p,train", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    double p = arg_double(env, argv[1], "p");
-    bool train = arg_bool(env, argv[2], "train");
-    return ret_tensor(env, ctx, at::feature_dropout(self, p, train));
-  })
-}
-
-static napi_value op_mean(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 3;
-  REPOSER_GUARD("mean", "self,dim,keepdim", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    auto dim = arg_opt_int_list(env, argv[1], "dim");
-    bool keepdim = arg_bool(env, argv[2], "keepdim");
-    return ret_tensor(env, ctx, dim ? at::mean(self, *dim, keepdim) : at::mean(self));
-  })
-}
-
-static napi_value op_max(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 1;
-  REPOSER_GUARD("max", "self", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    return ret_tensor(env, ctx, at::max(self));
-  })
-}
-
-static napi_value op_maxDim(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 3;
-  REPOSER_GUARD("maxDim", "self,dim,keepdim", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    int64_t dim = arg_int(env, argv[1], "dim");
-    bool keepdim = arg_bool(env, argv[2], "keepdim");
-    return ret_tuple(env, ctx, at::max(self, dim, keepdim));
-  })
-}
-
-static napi_value op_amax(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 3;
-  REPOSER_GUARD("amax", "self,dim,keepdim", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    auto dim = arg_int_list(env, argv[1], "dim");
-    bool keepdim = arg_bool(env, argv[2], "keepdim");
-    return ret_tensor(env, ctx, at::amax(self, dim, keepdim));
-  })
-}
-
-static napi_value op_argmax(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 3;
-  REPOSER_GUARD("argmax", "self,dim,keepdim", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    auto dim = arg_opt_int(env, argv[1], "dim");
-    bool keepdim = arg_bool(env, argv[2], "keepdim");
-    return ret_tensor(env, ctx, at::argmax(self, dim, keepdim));
-  })
-}
-
-static napi_value op_var(napi_env env, napi_callback_info info) {
+static napi_value op_allclose(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 4;
-  REPOSER_GUARD("var", "self,dim,unbiased,keepdim", 0x1ull, {
+  REPOSER_GUARD("allclose", "self,other,rtol,atol", 0x3ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    at::Tensor& other = arg_tensor(env, ctx, argv[1], "other");
+    double rtol = arg_double(env, argv[2], "rtol");
+    double atol = arg_double(env, argv[3], "atol");
+    return ret_bool(env, at::allclose(self, other, rtol, atol));
+  })
+}
+
+static napi_value op_relu(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 1;
+  REPOSER_GUARD("relu", "self", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    return ret_tensor(env, ctx, at::relu(self));
+  })
+}
+
+static napi_value op_elu(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 2;
+  REPOSER_GUARD("elu", "self,alpha", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    at::Scalar alpha = arg_scalar(env, argv[1], "alpha");
+    return ret_tensor(env, ctx, at::elu(self, alpha));
+  })
+}
+
+static napi_value op_sigmoid(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 1;
+  REPOSER_GUARD("sigmoid", "self", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    return ret_tensor(env, ctx, at::sigmoid(self));
+  })
+}
+
+static napi_value op_softplus(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 3;
+  REPOSER_GUARD("softplus", "self,beta,threshold", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    at::Scalar beta = arg_scalar(env, argv[1], "beta");
+    at::Scalar threshold = arg_scalar(env, argv[2], "threshold");
+    return ret_tensor(env, ctx, at::softplus(self, beta, threshold));
+  })
+}
+
+static napi_value op_softmax(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 2;
+  REPOSER_GUARD("softmax", "self,dim", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    int64_t dim = arg_int(env, argv[1], "dim");
+    return ret_tensor(env, ctx, at::softmax(self, dim));
+  })
+}
+
+static napi_value op_dropout(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 3;
+  REPOSER_GUARD("dropout", "self,p,train", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    double p = arg_double(env, argv[1], "p");
+    bool train = arg_bool(env, argv[2], "train");
+    return ret_tensor(env, ctx, at::dropout(self, p, train));
+  })
+}
+
+static napi_value op_sum(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 4;
+  REPOSER_GUARD("sum", "self,dim,keepdim,dtype", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    auto dim = arg_opt_int_list(env, argv[1], "dim");
+    bool keepdim = arg_bool(env, argv[2], "keepdim");
+    auto dtype = arg_opt_dtype(env, argv[3], "dtype");
+    return ret_tensor(env, ctx, dim ? at::sum(self, *dim, keepdim, dtype) : at::sum(self, dtype));
+  })
+}
+
+static napi_value op_prod(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 1;
+  REPOSER_GUARD("prod", "self", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    return ret_tensor(env, ctx, at::prod(self));
+  })
+}
+
+static napi_value op_min(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 1;
+  REPOSER_GUARD("min", "self", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    return ret_tensor(env, ctx, at::min(self));
+  })
+}
+
+static napi_value op_minDim(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 3;
+  REPOSER_GUARD("minDim", "self,dim,keepdim", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    int64_t dim = arg_int(env, argv[1], "dim");
+    bool keepdim = arg_bool(env, argv[2], "keepdim");
+    return ret_tuple(env, ctx, at::min(self, dim, keepdim));
+  })
+}
+
+static napi_value op_amin(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 3;
+  REPOSER_GUARD("amin", "self,dim,keepdim", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    auto dim = arg_int_list(env, argv[1], "dim");
+    bool keepdim = arg_bool(env, argv[2], "keepdim");
+    return ret_tensor(env, ctx, at::amin(self, dim, keepdim));
+  })
+}
+
+static napi_value op_argmin(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 3;
+  REPOSER_GUARD("argmin", "self,dim,keepdim", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    auto dim = arg_opt_int(env, argv[1], "dim");
+    bool keepdim = arg_bool(env, argv[2], "keepdim");
+    return ret_tensor(env, ctx, at::argmin(self, dim, keepdim));
+  })
+}
+
+static napi_value op_std(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 4;
+  REPOSER_GUARD("std", "self,dim,unbiased,keepdim", 0x1ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
     auto dim = arg_opt_int_list(env, argv[1], "dim");
     bool unbiased = arg_bool(env, argv[2], "unbiased");
     bool keepdim = arg_bool(env, argv[3], "keepdim");
-    return ret_tensor(env, ctx, dim ? at::var(self, at::OptionalIntArrayRef(*dim), unbiased, keepdim) : at::var(self, unbiased));
+    return ret_tensor(env, ctx, dim ? at::std(self, at::OptionalIntArrayRef(*dim), unbiased, keepdim) : at::std(self, unbiased));
   })
 }
 
-static napi_value op_norm(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+static napi_value op_logsumexp(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
   Context* ctx = context_of(env, info, &argc, argv);
-  argc = 4;
-  REPOSER_GUARD("norm", "self,p,dim,keepdim", 0x1ull, {
+  argc = 3;
+  REPOSER_GUARD("logsumexp", "self,dim,keepdim", 0x1ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    at::Scalar p = arg_scalar(env, argv[1], "p");
-    auto dim = arg_opt_int_list(env, argv[2], "dim");
-    bool keepdim = arg_bool(env, argv[3], "keepdim");
-    return ret_tensor(env, ctx, dim ? at::norm(self, p, *dim, keepdim) : at::norm(self, p));
+    auto dim = arg_int_list(env, argv[1], "dim");
+    bool keepdim = arg_bool(env, argv[2], "keepdim");
+    return ret_tensor(env, ctx, at::logsumexp(self, dim, keepdim));
   })
 }
 
-static napi_value op_cumsum(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 2;
-  REPOSER_GUARD("cumsum", "self,dim", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    int64_t dim = arg_int(env, argv[1], "dim");
-    return ret_tensor(env, ctx, at::cumsum(self, dim));
-  })
-}
-
-static napi_value op_all(napi_env env, napi_callback_info info) {
+static napi_value op_any(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 1;
-  REPOSER_GUARD("all", "self", 0x1ull, {
+  REPOSER_GUARD("any", "self", 0x1ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    return ret_tensor(env, ctx, at::all(self));
+    return ret_tensor(env, ctx, at::any(self));
   })
 }
 
-static napi_value op_topk(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+static napi_value op_sort(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
   Context* ctx = context_of(env, info, &argc, argv);
-  argc = 5;
-  REPOSER_GUARD("topk", "self,k,dim,largest,sorted", 0x1ull, {
+  argc = 3;
+  REPOSER_GUARD("sort", "self,dim,descending", 0x1ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    int64_t k = arg_int(env, argv[1], "k");
-    int64_t dim = arg_int(env, argv[2], "dim");
-    bool largest = arg_bool(env, argv[3], "largest");
-    bool sorted = arg_bool(env, argv[4], "sorted");
-    return ret_tuple(env, ctx, at::topk(self, k, dim, largest, sorted));
+    int64_t dim = arg_int(env, argv[1], "dim");
+    bool descending = arg_bool(env, argv[2], "descending");
+    return ret_tuple(env, ctx, at::sort(self, dim, descending));
   })
 }
 
-static napi_value op_mm(napi_env env, napi_callback_info info) {
+static napi_value op_matmul(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 2;
-  REPOSER_GUARD("mm", "self,mat2", 0x3ull, {
+  REPOSER_GUARD("matmul", "self,other", 0x3ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    at::Tensor& other = arg_tensor(env, ctx, argv[1], "other");
+    return ret_tensor(env, ctx, at::matmul(self, other));
+  })
+}
+
+static napi_value op_bmm(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 2;
+  REPOSER_GUARD("bmm", "self,mat2", 0x3ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
     at::Tensor& mat2 = arg_tensor(env, ctx, argv[1], "mat2");
-    return ret_tensor(env, ctx, at::mm(self, mat2));
+    return ret_tensor(env, ctx, at::bmm(self, mat2));
   })
 }
 
-static napi_value op_einsum(napi_env env, napi_callback_info info) {
+static napi_value op_outer(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 2;
-  REPOSER_GUARD("einsum", "equation,operands", 0x2ull, {
-    std::string equation = arg_string(env, argv[0], "equation");
-    auto operands = arg_tensor_list(env, ctx, argv[1], "operands");
-    return ret_tensor(env, ctx, at::einsum(equation, operands));
-  })
-}
-
-static napi_value op_dot(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 2;
-  REPOSER_GUARD("dot", "self,other", 0x3ull, {
+  REPOSER_GUARD("outer", "self,vec2", 0x3ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    at::Tensor& other = arg_tensor(env, ctx, argv[1], "other");
-    return ret_tensor(env, ctx, at::dot(self, other));
+    at::Tensor& vec2 = arg_tensor(env, ctx, argv[1], "vec2");
+    return ret_tensor(env, ctx, at::outer(self, vec2));
   })
 }
 
-static napi_value op_linalgSolve(napi_env env, napi_callback_info info) {
+static napi_value op_inverse(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 1;
+  REPOSER_GUARD("inverse", "self", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    return ret_tensor(env, ctx, at::linalg_inv(self));
+  })
+}
+
+static napi_value op_linalgLstsq(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 2;
-  REPOSER_GUARD("linalgSolve", "A,B", 0x3ull, {
+  REPOSER_GUARD("linalgLstsq", "A,B", 0x3ull, {
     at::Tensor& A = arg_tensor(env, ctx, argv[0], "A");
     at::Tensor& B = arg_tensor(env, ctx, argv[1], "B");
-    return ret_tensor(env, ctx, at::linalg_solve(A, B));
+    return ret_tensor(env, ctx, std::get<0>(at::linalg_lstsq(A, B, c10::nullopt, c10::string_view("gelsd"))));
   })
 }
 
-static napi_value op_linalgQr(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 1;
-  REPOSER_GUARD("linalgQr", "A", 0x1ull, {
-    at::Tensor& A = arg_tensor(env, ctx, argv[0], "A");
-    return ret_tuple(env, ctx, at::linalg_qr(A));
-  })
-}
-
-static napi_value op_tril(napi_env env, napi_callback_info info) {
+static napi_value op_diag(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 2;
-  REPOSER_GUARD("tril", "self,diagonal", 0x1ull, {
+  REPOSER_GUARD("diag", "self,diagonal", 0x1ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
     int64_t diagonal = arg_int(env, argv[1], "diagonal");
-    return ret_tensor(env, ctx, at::tril(self, diagonal));
+    return ret_tensor(env, ctx, at::diag(self, diagonal));
   })
 }
 
-static napi_value op_reshape(napi_env env, napi_callback_info info) {
+static napi_value op_triu(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 2;
-  REPOSER_GUARD("reshape", "self,shape", 0x1ull, {
+  REPOSER_GUARD("triu", "self,diagonal", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    int64_t diagonal = arg_int(env, argv[1], "diagonal");
+    return ret_tensor(env, ctx, at::triu(self, diagonal));
+  })
+}
+
+static napi_value op_view(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 2;
+  REPOSER_GUARD("view", "self,shape", 0x1ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
     auto shape = arg_int_list(env, argv[1], "shape");
-    return ret_tensor(env, ctx, at::reshape(self, shape));
+    return ret_tensor(env, ctx, self.view(shape));
   })
 }
 
-static napi_value op_permute(napi_env env, napi_callback_info info) {
+static napi_value op_transpose(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 3;
+  REPOSER_GUARD("transpose", "self,dim0,dim1", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    int64_t dim0 = arg_int(env, argv[1], "dim0");
+    int64_t dim1 = arg_int(env, argv[2], "dim1");
+    return ret_tensor(env, ctx, at::transpose(self, dim0, dim1));
+  })
+}
+
+static napi_value op_squeeze(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 2;
-  REPOSER_GUARD("permute", "self,dims", 0x1ull, {
+  REPOSER_GUARD("squeeze", "self,dim", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    auto dim = arg_opt_int(env, argv[1], "dim");
+    return ret_tensor(env, ctx, dim ? at::squeeze(self, *dim) : at::squeeze(self));
+  })
+}
+
+static napi_value op_expand(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 2;
+  REPOSER_GUARD("expand", "self,size", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    auto size = arg_int_list(env, argv[1], "size");
+    return ret_tensor(env, ctx, self.expand(size));
+  })
+}
+
+static napi_value op_repeat(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 2;
+  REPOSER_GUARD("repeat", "self,repeats", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    auto repeats = arg_int_list(env, argv[1], "repeats");
+    return ret_tensor(env, ctx, self.repeat(repeats));
+  })
+}
+
+static napi_value op_flip(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 2;
+  REPOSER_GUARD("flip", "self,dims", 0x1ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
     auto dims = arg_int_list(env, argv[1], "dims");
-    return ret_tensor(env, ctx, self.permute(dims));
+    return ret_tensor(env, ctx, at::flip(self, dims));
   })
 }
 
-static napi_value op_flatten(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 3;
-  REPOSER_GUARD("flatten", "self,startDim,endDim", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    int64_t startDim = arg_int(env, argv[1], "startDim");
-    int64_t endDim = arg_int(env, argv[2], "endDim");
-    return ret_tensor(env, ctx, at::flatten(self, startDim, endDim));
-  })
-}
-
-static napi_value op_unsqueeze(napi_env env, napi_callback_info info) {
+static napi_value op_cat(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 2;
-  REPOSER_GUARD("unsqueeze", "self,dim", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    int64_t dim = arg_int(env, argv[1], "dim");
-    return ret_tensor(env, ctx, at::unsqueeze(self, dim));
-  })
-}
-
-static napi_value op_expandAs(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 2;
-  REPOSER_GUARD("expandAs", "self,other", 0x3ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    at::Tensor& other = arg_tensor(env, ctx, argv[1], "other");
-    return ret_tensor(env, ctx, self.expand_as(other));
-  })
-}
-
-static napi_value op_repeatInterleave(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 3;
-  REPOSER_GUARD("repeatInterleave", "self,repeats,dim", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    int64_t repeats = arg_int(env, argv[1], "repeats");
-    auto dim = arg_opt_int(env, argv[2], "dim");
-    return ret_tensor(env, ctx, at::repeat_interleave(self, repeats, dim));
-  })
-}
-
-static napi_value op_roll(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 3;
-  REPOSER_GUARD("roll", "self,shifts,dims", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    auto shifts = arg_int_list(env, argv[1], "shifts");
-    auto dims = arg_int_list(env, argv[2], "dims");
-    return ret_tensor(env, ctx, at::roll(self, shifts, dims));
-  })
-}
-
-static napi_value op_stack(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 2;
-  REPOSER_GUARD("stack", "tensors,dim", 0x1ull, {
+  REPOSER_GUARD("cat", "tensors,dim", 0x1ull, {
     auto tensors = arg_tensor_list(env, ctx, argv[0], "tensors");
     int64_t dim = arg_int(env, argv[1], "dim");
-    return ret_tensor(env, ctx, at::stack(tensors, dim));
+    return ret_tensor(env, ctx, at::cat(tensors, dim));
   })
 }
 
-static napi_value op_split(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 3;
-  REPOSER_GUARD("split", "self,splitSize,dim", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    auto splitSize = arg_int_list(env, argv[1], "splitSize");
-    int64_t dim = arg_int(env, argv[2], "dim");
-    return ret_tensor_list(env, ctx, splitSize.size() == 1 ? at::split(self, splitSize[0], dim) : at::split_with_sizes(self, splitSize, dim));
-  })
-}
-
-static napi_value op_unbind(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 2;
-  REPOSER_GUARD("unbind", "self,dim", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    int64_t dim = arg_int(env, argv[1], "dim");
-    return ret_tensor_list(env, ctx, at::unbind(self, dim));
-  })
-}
-
-static napi_value op_slice(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 5;
-  REPOSER_GUARD("slice", "self,dim,start,end,step", 0x1ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    int64_t dim = arg_int(env, argv[1], "dim");
-    auto start = arg_opt_int(env, argv[2], "start");
-    auto end = arg_opt_int(env, argv[3], "end");
-    int64_t step = arg_int(env, argv[4], "step");
-    return ret_tensor(env, ctx, at::slice(self, dim, start, end, step));
-  })
-}
-
-static napi_value op_indexSelect(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 3;
-  REPOSER_GUARD("indexSelect", "self,dim,index", 0x5ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    int64_t dim = arg_int(env, argv[1], "dim");
-    at::Tensor& index = arg_tensor(env, ctx, argv[2], "index");
-    return ret_tensor(env, ctx, at::index_select(self, dim, index));
-  })
-}
-
-static napi_value op_indexPut_(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 4;
-  REPOSER_GUARD("indexPut_", "self,indices,values,accumulate", 0x7ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    auto indices = arg_tensor_list(env, ctx, argv[1], "indices");
-    at::Tensor& values = arg_tensor(env, ctx, argv[2], "values");
-    bool accumulate = arg_bool(env, argv[3], "accumulate");
-    self.index_put_(tensor_indices(indices), values, accumulate);
-    return ret_undefined(env);
-  })
-}
-
-static napi_value op_scatter(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 4;
-  REPOSER_GUARD("scatter", "self,dim,index,src", 0xdull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    int64_t dim = arg_int(env, argv[1], "dim");
-    at::Tensor& index = arg_tensor(env, ctx, argv[2], "index");
-    at::Tensor src = arg_tensor_or_scalar(env, ctx, argv[3], "src");
-    return ret_tensor(env, ctx, at::scatter(self, dim, index, src));
-  })
-}
-
-static napi_value op_maskedFill(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 3;
-  REPOSER_GUARD("maskedFill", "self,mask,value", 0x7ull, {
-    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    at::Tensor& mask = arg_tensor(env, ctx, argv[1], "mask");
-    at::Tensor value = arg_tensor_or_scalar(env, ctx, argv[2], "value");
-    return ret_tensor(env, ctx, at::masked_fill(self, mask, value));
-  })
-}
-
-static napi_value op_nonzero(napi_env env, napi_callback_info info) {
+static napi_value op_broadcastTensors(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 1;
-  REPOSER_GUARD("nonzero", "self", 0x1ull, {
+  REPOSER_GUARD("broadcastTensors", "tensors", 0x1ull, {
+    auto tensors = arg_tensor_list(env, ctx, argv[0], "tensors");
+    return ret_tensor_list(env, ctx, at::broadcast_tensors(tensors));
+  })
+}
+
+static napi_value op_chunk(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 3;
+  REPOSER_GUARD("chunk", "self,chunks,dim", 0x1ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
-    return ret_tensor(env, ctx, at::nonzero(self));
+    int64_t chunks = arg_int(env, argv[1], "chunks");
+    int64_t dim = arg_int(env, argv[2], "dim");
+    return ret_tensor_list(env, ctx, at::chunk(self, chunks, dim));
   })
 }
 
-static napi_value op_conv2d(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+static napi_value op_narrow(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
   Context* ctx = context_of(env, info, &argc, argv);
-  argc = 7;
-  REPOSER_GUARD("conv2d", "input,weight,bias,stride,padding,dilation,groups", 0x7ull, {
-    at::Tensor& input = arg_tensor(env, ctx, argv[0], "input");
-    at::Tensor& weight = arg_tensor(env, ctx, argv[1], "weight");
-    auto bias = arg_opt_tensor(env, ctx, argv[2], "bias");
-    auto stride = arg_int_list(env, argv[3], "stride");
-    auto padding = arg_int_list(env, argv[4], "padding");
-    auto dilation = arg_int_list(env, argv[5], "dilation");
-    int64_t groups = arg_int(env, argv[6], "groups");
-    return ret_tensor(env, ctx, at::conv2d(input, weight, bias, pair(stride), pair(padding), pair(dilation), groups));
+  argc = 4;
+  REPOSER_GUARD("narrow", "self,dim,start,length", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    int64_t dim = arg_int(env, argv[1], "dim");
+    int64_t start = arg_int(env, argv[2], "start");
+    int64_t length = arg_int(env, argv[3], "length");
+    return ret_tensor(env, ctx, at::narrow(self, dim, start, length));
   })
 }
 
-static napi_value op_conv1d(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+static napi_value op_select(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
   Context* ctx = context_of(env, info, &argc, argv);
-  argc = 7;
-  REPOSER_GUARD("conv1d", "input,weight,bias,stride,padding,dilation,groups", 0x7ull, {
-    at::Tensor& input = arg_tensor(env, ctx, argv[0], "input");
-    at::Tensor& weight = arg_tensor(env, ctx, argv[1], "weight");
-    auto bias = arg_opt_tensor(env, ctx, argv[2], "bias");
-    auto stride = arg_int_list(env, argv[3], "stride");
-    auto padding = arg_int_list(env, argv[4], "padding");
-    auto dilation = arg_int_list(env, argv[5], "dilation");
-    int64_t groups = arg_int(env, argv[6], "groups");
-    return ret_tensor(env, ctx, at::conv1d(input, weight, bias, stride, padding, dilation, groups));
+  argc = 3;
+  REPOSER_GUARD("select", "self,dim,index", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    int64_t dim = arg_int(env, argv[1], "dim");
+    int64_t index = arg_int(env, argv[2], "index");
+    return ret_tensor(env, ctx, at::select(self, dim, index));
   })
 }
 
-static napi_value op_batchNorm(napi_env env, napi_callback_info info) {
+static napi_value op_index(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 2;
+  REPOSER_GUARD("index", "self,indices", 0x3ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    auto indices = arg_tensor_list(env, ctx, argv[1], "indices");
+    return ret_tensor(env, ctx, self.index(tensor_indices(indices)));
+  })
+}
+
+static napi_value op_gather(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 3;
+  REPOSER_GUARD("gather", "self,dim,index", 0x5ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    int64_t dim = arg_int(env, argv[1], "dim");
+    at::Tensor& index = arg_tensor(env, ctx, argv[2], "index");
+    return ret_tensor(env, ctx, at::gather(self, dim, index));
+  })
+}
+
+static napi_value op_scatterAdd(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 4;
+  REPOSER_GUARD("scatterAdd", "self,dim,index,src", 0xdull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    int64_t dim = arg_int(env, argv[1], "dim");
+    at::Tensor& index = arg_tensor(env, ctx, argv[2], "index");
+    at::Tensor& src = arg_tensor(env, ctx, argv[3], "src");
+    return ret_tensor(env, ctx, at::scatter_add(self, dim, index, src));
+  })
+}
+
+static napi_value op_maskedSelect(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 2;
+  REPOSER_GUARD("maskedSelect", "self,mask", 0x3ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    at::Tensor& mask = arg_tensor(env, ctx, argv[1], "mask");
+    return ret_tensor(env, ctx, at::masked_select(self, mask));
+  })
+}
+
+static napi_value op_oneHot(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 2;
+  REPOSER_GUARD("oneHot", "self,numClasses", 0x1ull, {
+    at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
+    int64_t numClasses = arg_int(env, argv[1], "numClasses");
+    return ret_tensor(env, ctx, at::one_hot(self, numClasses));
+  })
+}
+
+static napi_value op_convTranspose2d(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 8;
-  REPOSER_GUARD("batchNorm", "input,runningMean,runningVar,weight,bias,training,momentum,eps", 0x1full, {
+  REPOSER_GUARD("convTranspose2d", "input,weight,bias,stride,padding,outputPadding,groups,dilation", 0x7ull, {
+    at::Tensor& input = arg_tensor(env, ctx, argv[0], "input");
+    at::Tensor& weight = arg_tensor(env, ctx, argv[1], "weight");
+    auto bias = arg_opt_tensor(env, ctx, argv[2], "bias");
+    auto stride = arg_int_list(env, argv[3], "stride");
+    auto padding = arg_int_list(env, argv[4], "padding");
+    auto outputPadding = arg_int_list(env, argv[5], "outputPadding");
+    int64_t groups = arg_int(env, argv[6], "groups");
+    auto dilation = arg_int_list(env, argv[7], "dilation");
+    return ret_tensor(env, ctx, at::conv_transpose2d(input, weight, bias, pair(stride), pair(padding), pair(outputPadding), groups, pair(dilation)));
+  })
+}
+
+static napi_value op_linear(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 3;
+  REPOSER_GUARD("linear", "input,weight,bias", 0x7ull, {
+    at::Tensor& input = arg_tensor(env, ctx, argv[0], "input");
+    at::Tensor& weight = arg_tensor(env, ctx, argv[1], "weight");
+    auto bias = arg_opt_tensor(env, ctx, argv[2], "bias");
+    return ret_tensor(env, ctx, at::linear(input, weight, bias));
+  })
+}
+
+static napi_value op_instanceNorm(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 8;
+  REPOSER_GUARD("instanceNorm", "input,runningMean,runningVar,weight,bias,useInputStats,momentum,eps", 0x1full, {
     at::Tensor& input = arg_tensor(env, ctx, argv[0], "input");
     auto runningMean = arg_opt_tensor(env, ctx, argv[1], "runningMean");
     auto runningVar = arg_opt_tensor(env, ctx, argv[2], "runningVar");
     auto weight = arg_opt_tensor(env, ctx, argv[3], "weight");
     auto bias = arg_opt_tensor(env, ctx, argv[4], "bias");
-    bool training = arg_bool(env, argv[5], "training");
+    bool useInputStats = arg_bool(env, argv[5], "useInputStats");
     double momentum = arg_double(env, argv[6], "momentum");
     double eps = arg_double(env, argv[7], "eps");
-    return ret_tensor(env, ctx, at::batch_norm(input, weight, bias, runningMean, runningVar, training, momentum, eps, true));
+    return ret_tensor(env, ctx, at::instance_norm(input, weight, bias, runningMean, runningVar, useInputStats, momentum, eps, true));
   })
 }
 
-static napi_value op_layerNorm(napi_env env, napi_callback_info info) {
+static napi_value op_groupNorm(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 5;
-  REPOSER_GUARD("layerNorm", "input,normalizedShape,weight,bias,eps", 0xdull, {
+  REPOSER_GUARD("groupNorm", "input,numGroups,weight,bias,eps", 0xdull, {
     at::Tensor& input = arg_tensor(env, ctx, argv[0], "input");
-    auto normalizedShape = arg_int_list(env, argv[1], "normalizedShape");
+    int64_t numGroups = arg_int(env, argv[1], "numGroups");
     auto weight = arg_opt_tensor(env, ctx, argv[2], "weight");
     auto bias = arg_opt_tensor(env, ctx, argv[3], "bias");
     double eps = arg_double(env, argv[4], "eps");
-    return ret_tensor(env, ctx, at::layer_norm(input, normalizedShape, weight, bias, eps));
+    return ret_tensor(env, ctx, at::group_norm(input, numGroups, weight, bias, eps));
   })
 }
 
-static napi_value op_avgPool2d(napi_env env, napi_callback_info info) {
+static napi_value op_maxPool2d(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 6;
-  REPOSER_GUARD("avgPool2d", "input,kernelSize,stride,padding,ceilMode,countIncludePad", 0x1ull, {
+  REPOSER_GUARD("maxPool2d", "input,kernelSize,stride,padding,dilation,ceilMode", 0x1ull, {
     at::Tensor& input = arg_tensor(env, ctx, argv[0], "input");
     auto kernelSize = arg_int_list(env, argv[1], "kernelSize");
     auto stride = arg_opt_int_list(env, argv[2], "stride");
     auto padding = arg_int_list(env, argv[3], "padding");
-    bool ceilMode = arg_bool(env, argv[4], "ceilMode");
-    bool countIncludePad = arg_bool(env, argv[5], "countIncludePad");
-    return ret_tensor(env, ctx, at::avg_pool2d(input, pair(kernelSize), stride ? pair(*stride) : pair(kernelSize), pair(padding), ceilMode, countIncludePad));
+    auto dilation = arg_int_list(env, argv[4], "dilation");
+    bool ceilMode = arg_bool(env, argv[5], "ceilMode");
+    return ret_tensor(env, ctx, at::max_pool2d(input, pair(kernelSize), stride ? pair(*stride) : pair(kernelSize), pair(padding), pair(dilation), ceilMode));
   })
 }
 
-static napi_value op_adaptiveAvgPool2d(napi_env env, napi_callback_info info) {
+static napi_value op_adaptiveMaxPool2d(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 2;
-  REPOSER_GUARD("adaptiveAvgPool2d", "input,outputSize", 0x1ull, {
+  REPOSER_GUARD("adaptiveMaxPool2d", "input,outputSize", 0x1ull, {
     at::Tensor& input = arg_tensor(env, ctx, argv[0], "input");
     auto outputSize = arg_int_list(env, argv[1], "outputSize");
-    return ret_tensor(env, ctx, at::adaptive_avg_pool2d(input, pair(outputSize)));
+    return ret_tensor(env, ctx, std::get<0>(at::adaptive_max_pool2d(input, pair(outputSize))));
   })
 }
 
-static napi_value op_upsampleNearest2d(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+static napi_value op_upsampleBilinear2d(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
   Context* ctx = context_of(env, info, &argc, argv);
-  argc = 4;
-  REPOSER_GUARD("upsampleNearest2d", "input,outputSize,scaleH,scaleW", 0x1ull, {
+  argc = 5;
+  REPOSER_GUARD("upsampleBilinear2d", "input,outputSize,alignCorners,scaleH,scaleW", 0x1ull, {
     at::Tensor& input = arg_tensor(env, ctx, argv[0], "input");
     auto outputSize = arg_int_list(env, argv[1], "outputSize");
-    auto scaleH = arg_opt_double(env, argv[2], "scaleH");
-    auto scaleW = arg_opt_double(env, argv[3], "scaleW");
-    return ret_tensor(env, ctx, at::upsample_nearest2d(input, pair(outputSize), scaleH, scaleW));
+    bool alignCorners = arg_bool(env, argv[2], "alignCorners");
+    auto scaleH = arg_opt_double(env, argv[3], "scaleH");
+    auto scaleW = arg_opt_double(env, argv[4], "scaleW");
+    return ret_tensor(env, ctx, at::upsample_bilinear2d(input, pair(outputSize), alignCorners, scaleH, scaleW));
   })
 }
 
-static napi_value op_pad(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+static napi_value op_gridSample(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
   Context* ctx = context_of(env, info, &argc, argv);
-  argc = 4;
-  REPOSER_GUARD("pad", "input,pad,mode,value", 0x1ull, {
+  argc = 5;
+  REPOSER_GUARD("gridSample", "input,grid,mode,paddingMode,alignCorners", 0x3ull, {
     at::Tensor& input = arg_tensor(env, ctx, argv[0], "input");
-    auto pad = arg_int_list(env, argv[1], "pad");
+    at::Tensor& grid = arg_tensor(env, ctx, argv[1], "grid");
     std::string mode = arg_string(env, argv[2], "mode");
-    auto value = arg_opt_double(env, argv[3], "value");
-    return ret_tensor(env, ctx, at::pad(input, pad, mode, value));
+    std::string paddingMode = arg_string(env, argv[3], "paddingMode");
+    bool alignCorners = arg_bool(env, argv[4], "alignCorners");
+    return ret_tensor(env, ctx, at::grid_sampler(input, grid, grid_mode(mode), grid_padding(paddingMode), alignCorners));
   })
 }
 
-static napi_value op_affineGrid(napi_env env, napi_callback_info info) {
+static napi_value op_unfold(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 5;
+  REPOSER_GUARD("unfold", "input,kernelSize,dilation,padding,stride", 0x1ull, {
+    at::Tensor& input = arg_tensor(env, ctx, argv[0], "input");
+    auto kernelSize = arg_int_list(env, argv[1], "kernelSize");
+    auto dilation = arg_int_list(env, argv[2], "dilation");
+    auto padding = arg_int_list(env, argv[3], "padding");
+    auto stride = arg_int_list(env, argv[4], "stride");
+    return ret_tensor(env, ctx, at::im2col(input, pair(kernelSize), pair(dilation), pair(padding), pair(stride)));
+  })
+}
+
+static napi_value op_pixelShuffle(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 2;
+  REPOSER_GUARD("pixelShuffle", "input,upscaleFactor", 0x1ull, {
+    at::Tensor& input = arg_tensor(env, ctx, argv[0], "input");
+    int64_t upscaleFactor = arg_int(env, argv[1], "upscaleFactor");
+    return ret_tensor(env, ctx, at::pixel_shuffle(input, upscaleFactor));
+  })
+}
+
+static napi_value op_mseLoss(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 3;
-  REPOSER_GUARD("affineGrid", "theta,size,alignCorners", 0x1ull, {
-    at::Tensor& theta = arg_tensor(env, ctx, argv[0], "theta");
-    auto size = arg_int_list(env, argv[1], "size");
-    bool alignCorners = arg_bool(env, argv[2], "alignCorners");
-    return ret_tensor(env, ctx, at::affine_grid_generator(theta, size, alignCorners));
+  REPOSER_GUARD("mseLoss", "input,target,reduction", 0x3ull, {
+    at::Tensor& input = arg_tensor(env, ctx, argv[0], "input");
+    at::Tensor& target = arg_tensor(env, ctx, argv[1], "target");
+    std::string reduction = arg_string(env, argv[2], "reduction");
+    return ret_tensor(env, ctx, at::mse_loss(input, target, reduction_code(reduction)));
   })
 }
 
-static napi_value op_fold(napi_env env, napi_callback_info info) {
+static napi_value op_binaryCrossEntropy(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  Context* ctx = context_of(env, info, &argc, argv);
+  argc = 4;
+  REPOSER_GUARD("binaryCrossEntropy", "input,target,weight,reduction", 0x7ull, {
+    at::Tensor& input = arg_tensor(env, ctx, argv[0], "input");
+    at::Tensor& target = arg_tensor(env, ctx, argv[1], "target");
+    auto weight = arg_opt_tensor(env, ctx, argv[2], "weight");
+    std::string reduction = arg_string(env, argv[3], "reduction");
+    return ret_tensor(env, ctx, at::binary_cross_entropy(input, target, weight, reduction_code(reduction)));
+  })
+}
+
+static napi_value op_crossEntropy(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
   Context* ctx = context_of(env, info, &argc, argv);
   argc = 6;
-  REPOSER_GUARD("fold", "input,outputSize,kernelSize,dilation,padding,stride", 0x1ull, {
-    at::Tensor& input = arg_tensor(env, ctx, argv[0], "input");
-    auto outputSize = arg_int_list(env, argv[1], "outputSize");
-    auto kernelSize = arg_int_list(env, argv[2], "kernelSize");
-    auto dilation = arg_int_list(env, argv[3], "dilation");
-    auto padding = arg_int_list(env, argv[4], "padding");
-    auto stride = arg_int_list(env, argv[5], "stride");
-    return ret_tensor(env, ctx, at::col2im(input, pair(outputSize), pair(kernelSize), pair(dilation), pair(padding), pair(stride)));
-  })
-}
-
-static napi_value op_l1Loss(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 3;
-  REPOSER_GUARD("l1Loss", "input,target,reduction", 0x3ull, {
-    at::Tensor& input = arg_tensor(env, ctx, argv[0], "input");
-    at::Tensor& target = arg_tensor(env, ctx, argv[1], "target");
-    std::string reduction = arg_string(env, argv[2], "reduction");
-    return ret_tensor(env, ctx, at::l1_loss(input, target, reduction_code(reduction)));
-  })
-}
-
-static napi_value op_smoothL1Loss(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 4;
-  REPOSER_GUARD("smoothL1Loss", "input,target,reduction,beta", 0x3ull, {
-    at::Tensor& input = arg_tensor(env, ctx, argv[0], "input");
-    at::Tensor& target = arg_tensor(env, ctx, argv[1], "target");
-    std::string reduction = arg_string(env, argv[2], "reduction");
-    double beta = arg_double(env, argv[3], "beta");
-    return ret_tensor(env, ctx, at::smooth_l1_loss(input, target, reduction_code(reduction), beta));
-  })
-}
-
-static napi_value op_binaryCrossEntropyWithLogits(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 5;
-  REPOSER_GUARD("binaryCrossEntropyWithLogits", "input,target,weight,posWeight,reduction", 0xfull, {
-    at::Tensor& input = arg_tensor(env, ctx, argv[0], "input");
-    at::Tensor& target = arg_tensor(env, ctx, argv[1], "target");
-    auto weight = arg_opt_tensor(env, ctx, argv[2], "weight");
-    auto posWeight = arg_opt_tensor(env, ctx, argv[3], "posWeight");
-    std::string reduction = arg_string(env, argv[4], "reduction");
-    return ret_tensor(env, ctx, at::binary_cross_entropy_with_logits(input, target, weight, posWeight, reduction_code(reduction)));
-  })
-}
-
-static napi_value op_nllLoss(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  Context* ctx = context_of(env, info, &argc, argv);
-  argc = 5;
-  REPOSER_GUARD("nllLoss", "input,target,weight,reduction,ignoreIndex", 0x7ull, {
+  REPOSER_GUARD("crossEntropy", "input,target,weight,reduction,ignoreIndex,labelSmoothing", 0x7ull, {
     at::Tensor& input = arg_tensor(env, ctx, argv[0], "input");
     at::Tensor& target = arg_tensor(env, ctx, argv[1], "target");
     auto weight = arg_opt_tensor(env, ctx, argv[2], "weight");
     std::string reduction = arg_string(env, argv[3], "reduction");
     int64_t ignoreIndex = arg_int(env, argv[4], "ignoreIndex");
-    return ret_tensor(env, ctx, at::nll_loss_nd(input, target, weight, reduction_code(reduction), ignoreIndex));
+    double labelSmoothing = arg_double(env, argv[5], "labelSmoothing");
+    return ret_tensor(env, ctx, at::cross_entropy_loss(input, target, weight, reduction_code(reduction), ignoreIndex, labelSmoothing));
   })
 }
 
@@ -1226,87 +1209,87 @@ void register_generated_0(napi_env env, napi_value exports, Context* ctx) {
   define(env, exports, ctx, "clone", op_clone);
   define(env, exports, ctx, "isContiguous", op_isContiguous);
   define(env, exports, ctx, "asStrided", op_asStrided);
-  define(env, exports, ctx, "fill_", op_fill_);
-  define(env, exports, ctx, "normal_", op_normal_);
-  define(env, exports, ctx, "isLeaf", op_isLeaf);
-  define(env, exports, ctx, "add", op_add);
-  define(env, exports, ctx, "rsub", op_rsub);
-  define(env, exports, ctx, "div", op_div);
-  define(env, exports, ctx, "pow", op_pow);
-  define(env, exports, ctx, "maximum", op_maximum);
-  define(env, exports, ctx, "neg", op_neg);
-  define(env, exports, ctx, "exp", op_exp);
-  define(env, exports, ctx, "log1p", op_log1p);
-  define(env, exports, ctx, "rsqrt", op_rsqrt);
-  define(env, exports, ctx, "reciprocal", op_reciprocal);
-  define(env, exports, ctx, "cos", op_cos);
-  define(env, exports, ctx, "floor", op_floor);
-  define(env, exports, ctx, "round", op_round);
-  define(env, exports, ctx, "lerp", op_lerp);
-  define(env, exports, ctx, "sub_", op_sub_);
-  define(env, exports, ctx, "div_", op_div_);
-  define(env, exports, ctx, "addcdiv_", op_addcdiv_);
-  define(env, exports, ctx, "clamp_", op_clamp_);
-  define(env, exports, ctx, "maximum_", op_maximum_);
-  define(env, exports, ctx, "ne", op_ne);
-  define(env, exports, ctx, "le", op_le);
-  define(env, exports, ctx, "ge", op_ge);
-  define(env, exports, ctx, "logicalOr", op_logicalOr);
-  define(env, exports, ctx, "isnan", op_isnan);
-  define(env, exports, ctx, "where", op_where);
-  define(env, exports, ctx, "equal", op_equal);
-  define(env, exports, ctx, "leakyRelu", op_leakyRelu);
-  define(env, exports, ctx, "tanh", op_tanh);
-  define(env, exports, ctx, "gelu", op_gelu);
-  define(env, exports, ctx, "hardtanh", op_hardtanh);
-  define(env, exports, ctx, "logSoftmax", op_logSoftmax);
-  define(env, exports, ctx, "dropout2d", op_dropout2d);
-  define(env, exports, ctx, "mean", op_mean);
-  define(env, exports, ctx, "max", op_max);
-  define(env, exports, ctx, "maxDim", op_maxDim);
-  define(env, exports, ctx, "amax", op_amax);
-  define(env, exports, ctx, "argmax", op_argmax);
-  define(env, exports, ctx, "var", op_var);
-  define(env, exports, ctx, "norm", op_norm);
-  define(env, exports, ctx, "cumsum", op_cumsum);
-  define(env, exports, ctx, "all", op_all);
-  define(env, exports, ctx, "topk", op_topk);
-  define(env, exports, ctx, "mm", op_mm);
-  define(env, exports, ctx, "einsum", op_einsum);
-  define(env, exports, ctx, "dot", op_dot);
-  define(env, exports, ctx, "linalgSolve", op_linalgSolve);
-  define(env, exports, ctx, "linalgQr", op_linalgQr);
-  define(env, exports, ctx, "tril", op_tril);
-  define(env, exports, ctx, "reshape", op_reshape);
-  define(env, exports, ctx, "permute", op_permute);
-  define(env, exports, ctx, "flatten", op_flatten);
-  define(env, exports, ctx, "unsqueeze", op_unsqueeze);
-  define(env, exports, ctx, "expandAs", op_expandAs);
-  define(env, exports, ctx, "repeatInterleave", op_repeatInterleave);
-  define(env, exports, ctx, "roll", op_roll);
-  define(env, exports, ctx, "stack", op_stack);
-  define(env, exports, ctx, "split", op_split);
-  define(env, exports, ctx, "unbind", op_unbind);
-  define(env, exports, ctx, "slice", op_slice);
-  define(env, exports, ctx, "indexSelect", op_indexSelect);
-  define(env, exports, ctx, "indexPut_", op_indexPut_);
-  define(env, exports, ctx, "scatter", op_scatter);
-  define(env, exports, ctx, "maskedFill", op_maskedFill);
-  define(env, exports, ctx, "nonzero", op_nonzero);
-  define(env, exports, ctx, "conv2d", op_conv2d);
-  define(env, exports, ctx, "conv1d", op_conv1d);
-  define(env, exports, ctx, "batchNorm", op_batchNorm);
-  define(env, exports, ctx, "layerNorm", op_layerNorm);
-  define(env, exports, ctx, "avgPool2d", op_avgPool2d);
-  define(env, exports, ctx, "adaptiveAvgPool2d", op_adaptiveAvgPool2d);
-  define(env, exports, ctx, "upsampleNearest2d", op_upsampleNearest2d);
-  define(env, exports, ctx, "pad", op_pad);
-  define(env, exports, ctx, "affineGrid", op_affineGrid);
-  define(env, exports, ctx, "fold", op_fold);
-  define(env, exports, ctx, "l1Loss", op_l1Loss);
-  define(env, exports, ctx, "smoothL1Loss", op_smoothL1Loss);
-  define(env, exports, ctx, "binaryCrossEntropyWithLogits", op_binaryCrossEntropyWithLogits);
-  define(env, exports, ctx, "nllLoss", op_nllLoss);
+  define(env, exports, ctx, "setData_", op_setData_);
+  define(env, exports, ctx, "zero_", op_zero_);
+  define(env, exports, ctx, "uniform_", op_uniform_);
+  define(env, exports, ctx, "numel", op_numel);
+  define(env, exports, ctx, "sub", op_sub);
+  define(env, exports, ctx, "mul", op_mul);
+  define(env, exports, ctx, "remainder", op_remainder);
+  define(env, exports, ctx, "atan2", op_atan2);
+  define(env, exports, ctx, "minimum", op_minimum);
+  define(env, exports, ctx, "abs", op_abs);
+  define(env, exports, ctx, "log", op_log);
+  define(env, exports, ctx, "sqrt", op_sqrt);
+  define(env, exports, ctx, "square", op_square);
+  define(env, exports, ctx, "sin", op_sin);
+  define(env, exports, ctx, "sign", op_sign);
+  define(env, exports, ctx, "ceil", op_ceil);
+  define(env, exports, ctx, "clamp", op_clamp);
+  define(env, exports, ctx, "add_", op_add_);
+  define(env, exports, ctx, "mul_", op_mul_);
+  define(env, exports, ctx, "addcmul_", op_addcmul_);
+  define(env, exports, ctx, "lerp_", op_lerp_);
+  define(env, exports, ctx, "sqrt_", op_sqrt_);
+  define(env, exports, ctx, "eq", op_eq);
+  define(env, exports, ctx, "lt", op_lt);
+  define(env, exports, ctx, "gt", op_gt);
+  define(env, exports, ctx, "logicalAnd", op_logicalAnd);
+  define(env, exports, ctx, "logicalNot", op_logicalNot);
+  define(env, exports, ctx, "isfinite", op_isfinite);
+  define(env, exports, ctx, "allclose", op_allclose);
+  define(env, exports, ctx, "relu", op_relu);
+  define(env, exports, ctx, "elu", op_elu);
+  define(env, exports, ctx, "sigmoid", op_sigmoid);
+  define(env, exports, ctx, "softplus", op_softplus);
+  define(env, exports, ctx, "softmax", op_softmax);
+  define(env, exports, ctx, "dropout", op_dropout);
+  define(env, exports, ctx, "sum", op_sum);
+  define(env, exports, ctx, "prod", op_prod);
+  define(env, exports, ctx, "min", op_min);
+  define(env, exports, ctx, "minDim", op_minDim);
+  define(env, exports, ctx, "amin", op_amin);
+  define(env, exports, ctx, "argmin", op_argmin);
+  define(env, exports, ctx, "std", op_std);
+  define(env, exports, ctx, "logsumexp", op_logsumexp);
+  define(env, exports, ctx, "any", op_any);
+  define(env, exports, ctx, "sort", op_sort);
+  define(env, exports, ctx, "matmul", op_matmul);
+  define(env, exports, ctx, "bmm", op_bmm);
+  define(env, exports, ctx, "outer", op_outer);
+  define(env, exports, ctx, "inverse", op_inverse);
+  define(env, exports, ctx, "linalgLstsq", op_linalgLstsq);
+  define(env, exports, ctx, "diag", op_diag);
+  define(env, exports, ctx, "triu", op_triu);
+  define(env, exports, ctx, "view", op_view);
+  define(env, exports, ctx, "transpose", op_transpose);
+  define(env, exports, ctx, "squeeze", op_squeeze);
+  define(env, exports, ctx, "expand", op_expand);
+  define(env, exports, ctx, "repeat", op_repeat);
+  define(env, exports, ctx, "flip", op_flip);
+  define(env, exports, ctx, "cat", op_cat);
+  define(env, exports, ctx, "broadcastTensors", op_broadcastTensors);
+  define(env, exports, ctx, "chunk", op_chunk);
+  define(env, exports, ctx, "narrow", op_narrow);
+  define(env, exports, ctx, "select", op_select);
+  define(env, exports, ctx, "index", op_index);
+  define(env, exports, ctx, "gather", op_gather);
+  define(env, exports, ctx, "scatterAdd", op_scatterAdd);
+  define(env, exports, ctx, "maskedSelect", op_maskedSelect);
+  define(env, exports, ctx, "oneHot", op_oneHot);
+  define(env, exports, ctx, "convTranspose2d", op_convTranspose2d);
+  define(env, exports, ctx, "linear", op_linear);
+  define(env, exports, ctx, "instanceNorm", op_instanceNorm);
+  define(env, exports, ctx, "groupNorm", op_groupNorm);
+  define(env, exports, ctx, "maxPool2d", op_maxPool2d);
+  define(env, exports, ctx, "adaptiveMaxPool2d", op_adaptiveMaxPool2d);
+  define(env, exports, ctx, "upsampleBilinear2d", op_upsampleBilinear2d);
+  define(env, exports, ctx, "gridSample", op_gridSample);
+  define(env, exports, ctx, "unfold", op_unfold);
+  define(env, exports, ctx, "pixelShuffle", op_pixelShuffle);
+  define(env, exports, ctx, "mseLoss", op_mseLoss);
+  define(env, exports, ctx, "binaryCrossEntropy", op_binaryCrossEntropy);
+  define(env, exports, ctx, "crossEntropy", op_crossEntropy);
 }
 
 }  // namespace reposer

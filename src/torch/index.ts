@@ -7,3 +7,4 @@ export { isFloating } from './dtype.js';
 export * from './autograd.js';
 export * from './runtime.js';
 export * from './functional.js';
+export * as nn from './nn/index.js';

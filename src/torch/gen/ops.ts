@@ -6,7 +6,7 @@ import { native } from '../native.js';
 
 type OpFn = (...args: any[]) => any;
 const N = native as unknown as Record<OpName, OpFn>;
-type OpName = 'zeros' | 'ones' | 'empty' | 'full' | 'arange' | 'linspace' | 'eye' | 'randn' | 'rand' | 'randint' | 'randperm' | 'zerosLike' | 'onesLike' | 'fullLike' | 'randnLike' | 'randLike' | 'scalarTensor' | 'to' | 'toDevice' | 'contiguous' | 'clone' | 'detach' | 'isContiguous' | 'stride' | 'asStrided' | 'copy_' | 'fill_' | 'zero_' | 'normal_' | 'uniform_' | 'isLeaf' | 'numel' | 'add' | 'sub' | 'rsub' | 'mul' | 'div' | 'remainder' | 'pow' | 'atan2' | 'maximum' | 'minimum' | 'neg' | 'abs' | 'exp' | 'log' | 'log1p' | 'sqrt' | 'rsqrt' | 'square' | 'reciprocal' | 'sin' | 'cos' | 'sign' | 'floor' | 'ceil' | 'round' | 'clamp' | 'lerp' | 'add_' | 'sub_' | 'mul_' | 'div_' | 'addcmul_' | 'addcdiv_' | 'lerp_' | 'clamp_' | 'sqrt_' | 'maximum_' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'logicalAnd' | 'logicalOr' | 'logicalNot' | 'isnan' | 'isfinite' | 'where' | 'allclose' | 'equal' | 'relu' | 'leakyRelu' | 'elu' | 'tanh' | 'sigmoid' | 'gelu' | 'softplus' | 'hardtanh' | 'softmax' | 'logSoftmax' | 'dropout' | 'dropout2d' | 'sum' | 'mean' | 'prod' | 'max' | 'min' | 'maxDim' | 'minDim' | 'amax' | 'amin' | 'argmax' | 'argmin' | 'var' | 'std' | 'norm' | 'logsumexp' | 'cumsum' | 'any' | 'all' | 'sort' | 'topk' | 'matmul' | 'mm' | 'bmm' | 'einsum' | 'outer' | 'dot' | 'inverse' | 'linalgSolve' | 'linalgLstsq' | 'linalgQr' | 'diag' | 'tril' | 'triu' | 'reshape' | 'view' | 'permute' | 'transpose' | 'flatten' | 'squeeze' | 'unsqueeze' | 'expand' | 'expandAs' | 'repeat' | 'repeatInterleave' | 'flip' | 'roll' | 'cat' | 'stack' | 'broadcastTensors' | 'split' | 'chunk' | 'unbind' | 'narrow' | 'slice' | 'select' | 'indexSelect' | 'index' | 'indexPut_' | 'gather' | 'scatter' | 'scatterAdd' | 'maskedFill' | 'maskedSelect' | 'nonzero' | 'oneHot' | 'conv2d' | 'convTranspose2d' | 'conv1d' | 'linear' | 'batchNorm' | 'instanceNorm' | 'layerNorm' | 'groupNorm' | 'avgPool2d' | 'maxPool2d' | 'adaptiveAvgPool2d' | 'adaptiveMaxPool2d' | 'upsampleNearest2d' | 'upsampleBilinear2d' | 'pad' | 'gridSample' | 'affineGrid' | 'unfold' | 'fold' | 'pixelShuffle' | 'l1Loss' | 'mseLoss' | 'smoothL1Loss' | 'binaryCrossEntropy' | 'binaryCrossEntropyWithLogits' | 'crossEntropy' | 'nllLoss';
+type OpName = 'zeros' | 'ones' | 'empty' | 'full' | 'arange' | 'linspace' | 'eye' | 'randn' | 'rand' | 'randint' | 'randperm' | 'zerosLike' | 'onesLike' | 'fullLike' | 'randnLike' | 'randLike' | 'scalarTensor' | 'to' | 'toDevice' | 'contiguous' | 'clone' | 'detach' | 'isContiguous' | 'stride' | 'asStrided' | 'copy_' | 'setData_' | 'fill_' | 'zero_' | 'normal_' | 'uniform_' | 'isLeaf' | 'numel' | 'add' | 'sub' | 'rsub' | 'mul' | 'div' | 'remainder' | 'pow' | 'atan2' | 'maximum' | 'minimum' | 'neg' | 'abs' | 'exp' | 'log' | 'log1p' | 'sqrt' | 'rsqrt' | 'square' | 'reciprocal' | 'sin' | 'cos' | 'sign' | 'floor' | 'ceil' | 'round' | 'clamp' | 'lerp' | 'add_' | 'sub_' | 'mul_' | 'div_' | 'addcmul_' | 'addcdiv_' | 'lerp_' | 'clamp_' | 'sqrt_' | 'maximum_' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'logicalAnd' | 'logicalOr' | 'logicalNot' | 'isnan' | 'isfinite' | 'where' | 'allclose' | 'equal' | 'relu' | 'leakyRelu' | 'elu' | 'tanh' | 'sigmoid' | 'gelu' | 'softplus' | 'hardtanh' | 'softmax' | 'logSoftmax' | 'dropout' | 'dropout2d' | 'sum' | 'mean' | 'prod' | 'max' | 'min' | 'maxDim' | 'minDim' | 'amax' | 'amin' | 'argmax' | 'argmin' | 'var' | 'std' | 'norm' | 'logsumexp' | 'cumsum' | 'any' | 'all' | 'sort' | 'topk' | 'matmul' | 'mm' | 'bmm' | 'einsum' | 'outer' | 'dot' | 'inverse' | 'linalgSolve' | 'linalgLstsq' | 'linalgQr' | 'diag' | 'tril' | 'triu' | 'reshape' | 'view' | 'permute' | 'transpose' | 'flatten' | 'squeeze' | 'unsqueeze' | 'expand' | 'expandAs' | 'repeat' | 'repeatInterleave' | 'flip' | 'roll' | 'cat' | 'stack' | 'broadcastTensors' | 'split' | 'chunk' | 'unbind' | 'narrow' | 'slice' | 'select' | 'indexSelect' | 'index' | 'indexPut_' | 'gather' | 'scatter' | 'scatterAdd' | 'maskedFill' | 'maskedSelect' | 'nonzero' | 'oneHot' | 'conv2d' | 'convTranspose2d' | 'conv1d' | 'linear' | 'batchNorm' | 'instanceNorm' | 'layerNorm' | 'groupNorm' | 'avgPool2d' | 'maxPool2d' | 'adaptiveAvgPool2d' | 'adaptiveMaxPool2d' | 'upsampleNearest2d' | 'upsampleBilinear2d' | 'pad' | 'gridSample' | 'affineGrid' | 'unfold' | 'fold' | 'pixelShuffle' | 'l1Loss' | 'mseLoss' | 'smoothL1Loss' | 'binaryCrossEntropy' | 'binaryCrossEntropyWithLogits' | 'crossEntropy' | 'nllLoss';
 
 export function zeros(size: number | number[], dtype: DType = "float32", device: Device = "cpu"): Tensor {
   return wrap(N.zeros(size, dtypeCode(dtype), device));
@@ -112,6 +112,12 @@ export function asStrided(self: Tensor, size: number | number[], stride: number 
 
 export function copy_(self: Tensor, src: Tensor): Tensor {
   N.copy_(self.handle, src.handle);
+  return self;
+}
+
+/** Points self at src's storage, keeping self's identity and autograd leaf status (Python `p.data = src`); for moving parameters between devices. */
+export function setData_(self: Tensor, src: Tensor): Tensor {
+  N.setData_(self.handle, src.handle);
   return self;
 }
 
@@ -811,6 +817,7 @@ declare module '../tensor.js' {
     stride(): number[];
     asStrided(size: number | number[], stride: number | number[], storageOffset?: number): Tensor;
     copy_(src: Tensor): Tensor;
+    setData_(src: Tensor): Tensor;
     fill_(value: number | boolean): Tensor;
     zero_(): Tensor;
     normal_(mean?: number, std?: number): Tensor;
@@ -994,6 +1001,10 @@ Tensor.prototype.asStrided = function (this: Tensor, size: number | number[], st
 
 Tensor.prototype.copy_ = function (this: Tensor, src: Tensor): Tensor {
   return copy_(this, src);
+};
+
+Tensor.prototype.setData_ = function (this: Tensor, src: Tensor): Tensor {
+  return setData_(this, src);
 };
 
 Tensor.prototype.fill_ = function (this: Tensor, value: number | boolean): Tensor {
