@@ -8,3 +8,5 @@ export * from './autograd.js';
 export * from './runtime.js';
 export * from './functional.js';
 export * as nn from './nn/index.js';
+export * as io from './io/index.js';
+export * as optim from './optim/index.js';
