@@ -87,7 +87,7 @@ export const ops = [
   T('ceil', 'Tensor self', 'Tensor', 'at::ceil(self)'),
   T('round', 'Tensor self', 'Tensor', 'at::round(self)'),
   T('clamp', 'Tensor self, Scalar? min=null, Scalar? max=null', 'Tensor', 'at::clamp(self, min, max)'),
-  T('lerp', 'Tensor self, Tensor end, Tensor|Scalar weight', 'Tensor', 'at::lerp(self, end, weight)'),
+  T('lerp', 'Tensor self, Tensor end, Tensor|Scalar weight', 'Tensor', 'is_number(weight) ? at::lerp(self, end, weight.item()) : at::lerp(self, end, weight)'),
 
   // ---- in-place arithmetic (optimisers, initialisers) --------------------------------------------------------------
   T('add_', 'Tensor self, Tensor|Scalar other, Scalar alpha=1', 'self', 'self.add_(other, alpha)'),
@@ -113,7 +113,7 @@ export const ops = [
   T('logicalNot', 'Tensor self', 'Tensor', 'at::logical_not(self)'),
   T('isnan', 'Tensor self', 'Tensor', 'at::isnan(self)'),
   T('isfinite', 'Tensor self', 'Tensor', 'at::isfinite(self)'),
-  F('where', 'Tensor condition, Tensor|Scalar self, Tensor|Scalar other', 'Tensor', 'at::where(condition, self, other)'),
+  F('where', 'Tensor condition, Tensor|Scalar self, Tensor|Scalar other', 'Tensor', 'where_mixed(condition, self, other)'),
   T('allclose', 'Tensor self, Tensor other, float rtol=1e-5, float atol=1e-8', 'bool', 'at::allclose(self, other, rtol, atol)'),
   T('equal', 'Tensor self, Tensor other', 'bool', 'at::equal(self, other)'),
 

@@ -35,6 +35,17 @@ inline int64_t grid_padding(const std::string& m) {
   throw ArgError("grid sample padding must be 'zeros', 'border' or 'reflection', got '" + m + "'");
 }
 
+// A `Tensor|Scalar` argument given a JS number arrives as a wrapped-number tensor. Ops whose Tensor overload does not
+// follow Python's Scalar overload (lerp needs matching dtypes; where with two numbers asserts) dispatch on this.
+inline bool is_number(const at::Tensor& t) { return t.unsafeGetTensorImpl()->is_wrapped_number(); }
+
+inline at::Tensor where_mixed(const at::Tensor& c, const at::Tensor& a, const at::Tensor& b) {
+  if (is_number(a) && is_number(b)) return at::where(c, a.item(), b.item());
+  if (is_number(a)) return at::where(c, a.item(), b);
+  if (is_number(b)) return at::where(c, a, b.item());
+  return at::where(c, a, b);
+}
+
 inline c10::List<c10::optional<at::Tensor>> tensor_indices(const std::vector<at::Tensor>& ts) {
   c10::List<c10::optional<at::Tensor>> out;
   for (const auto& t : ts) out.push_back(t);

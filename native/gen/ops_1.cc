@@ -364,7 +364,7 @@ static napi_value op_lerp(napi_env env, napi_callback_info info) {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
     at::Tensor& end = arg_tensor(env, ctx, argv[1], "end");
     at::Tensor weight = arg_tensor_or_scalar(env, ctx, argv[2], "weight");
-    return ret_tensor(env, ctx, at::lerp(self, end, weight));
+    return ret_tensor(env, ctx, is_number(weight) ? at::lerp(self, end, weight.item()) : at::lerp(self, end, weight));
   })
 }
 
@@ -505,7 +505,7 @@ static napi_value op_where(napi_env env, napi_callback_info info) {
     at::Tensor& condition = arg_tensor(env, ctx, argv[0], "condition");
     at::Tensor self = arg_tensor_or_scalar(env, ctx, argv[1], "self");
     at::Tensor other = arg_tensor_or_scalar(env, ctx, argv[2], "other");
-    return ret_tensor(env, ctx, at::where(condition, self, other));
+    return ret_tensor(env, ctx, where_mixed(condition, self, other));
   })
 }
 

@@ -1,0 +1,4 @@
+import { runParity } from './harness.js';
+import { cases } from './elementwise.cases.js';
+
+runParity(cases);
