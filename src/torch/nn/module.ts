@@ -2,7 +2,7 @@
 // `model.0.running_mean`) so official state dicts map by name.
 import { Tensor, noGrad } from '../tensor.js';
 import '../gen/ops.js';
-import type { Device } from '../dtype.js';
+import { isFloating, type DType, type Device } from '../dtype.js';
 
 /** One registered member. A null buffer is a declared but absent buffer (PyTorch's `register_buffer(n, None)`). */
 type Entry =
@@ -228,19 +228,37 @@ export abstract class Module {
    * `param.data = ...`), so optimisers and fields that hold them stay valid. Returns this.
    */
   toDevice(device: Device): this {
+    return this.convert((t) => t.toDevice(device));
+  }
+
+  /**
+   * Casts floating-point parameters, buffers and gradients to `dtype` in place (PyTorch's `.double()`, `.float()`);
+   * integer buffers such as num_batches_tracked keep their dtype. Returns this.
+   */
+  toDtype(dtype: DType): this {
+    if (!isFloating(dtype)) throw new Error(`${this.constructor.name}.toDtype: '${dtype}' is not a floating-point dtype`);
+    return this.convert((t) => (isFloating(t.dtype) ? t.to(dtype) : null));
+  }
+
+  /** Replaces each tensor's data by fn(tensor) (null: leave it), keeping the tensor objects. */
+  private convert(fn: (t: Tensor) => Tensor | null): this {
     noGrad(() => {
       for (const [, m] of this.namedModules()) {
         for (const [, e] of m.entries) {
           if (e.kind === 'module' || e.value === null) continue;
           const t = e.value;
           const grad = e.kind === 'param' ? t.grad : null;
-          const moved = t.toDevice(device);
-          t.setData_(moved);
-          moved.dispose();
+          const converted = fn(t);
+          if (converted === null) {
+            grad?.dispose();
+            continue;
+          }
+          t.setData_(converted);
+          converted.dispose();
           if (grad) {
-            const movedGrad = grad.toDevice(device);
-            t.grad = movedGrad;
-            movedGrad.dispose();
+            const convertedGrad = fn(grad) as Tensor;
+            t.grad = convertedGrad;
+            convertedGrad.dispose();
             grad.dispose();
           }
         }
