@@ -1,0 +1,70 @@
+// Pose heatmaps: one Gaussian per joint, computed batched on tensors.
+import * as torch from '../torch/index.js';
+import { NUM_JOINTS, packPoses, type Pose } from './skeleton.js';
+
+export type Frame = readonly [number, number];
+
+/** Poses -> (N,18,2) float32 (y, x) tensor; -1 for missing joints. */
+export function posesToTensor(poses: readonly Pose[]): torch.Tensor {
+  return torch.tensor(packPoses(poses), [poses.length, NUM_JOINTS, 2]);
+}
+
+/** (N,18,2) or (18,2) tensor -> Poses. */
+export function tensorToPoses(keypoints: torch.Tensor): Pose[] {
+  checkKeypoints(keypoints, 'tensorToPoses');
+  const flat = torch.scope(() => keypoints.to('float32').contiguous().data()) as Float32Array;
+  const out: Pose[] = [];
+  for (let i = 0; i < flat.length; i += NUM_JOINTS * 2) out.push(flat.slice(i, i + NUM_JOINTS * 2));
+  return out;
+}
+
+export function checkKeypoints(keypoints: torch.Tensor, what: string): void {
+  const s = keypoints.shape;
+  const ok = (s.length === 3 && s[1] === NUM_JOINTS && s[2] === 2) || (s.length === 2 && s[0] === NUM_JOINTS && s[1] === 2);
+  if (!ok) throw new Error(`${what}: keypoints must be (N,18,2) or (18,2) (y, x) pixels, got shape [${s.join(',')}]`);
+}
+
+function checkFrame(frame: Frame, what: string): void {
+  const [h, w] = frame;
+  if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1) {
+    throw new Error(`${what}: frame must be two positive integers [H, W], got [${frame.join(', ')}]`);
+  }
+}
+
+/** (N,18,1,1) visibility (1 where both coordinates are >= 0) and the y, x columns, as float32. */
+export function splitKeypoints(keypoints: torch.Tensor): { y: torch.Tensor; x: torch.Tensor; visible: torch.Tensor } {
+  const kp = keypoints.ndim === 2 ? keypoints.unsqueeze(0) : keypoints;
+  const k = kp.to('float32');
+  const y = k.select(2, 0);
+  const x = k.select(2, 1);
+  const visible = y.ge(0).logicalAnd(x.ge(0)).to('float32');
+  return { y, x, visible };
+}
+
+/**
+ * Pose heatmaps as the field computes them (Deformable GAN's cords_to_map, PG2, PATN):
+ * channel j is exp(-((row - y_j)^2 + (col - x_j)^2) / (2 sigma^2)) over the integer pixel grid, and all zeros
+ * when joint j is missing.
+ *
+ * @param keypoints (N,18,2) (y, x) pixels in `frame`; -1 marks a missing joint ((18,2) gives N = 1)
+ * @param frame [H, W] of the output
+ * @param sigma Gaussian width in pixels, default 6
+ * @returns (N,18,H,W) float32
+ */
+export function heatmaps(keypoints: torch.Tensor, frame: Frame, sigma = 6): torch.Tensor {
+  checkKeypoints(keypoints, 'heatmaps');
+  checkFrame(frame, 'heatmaps');
+  if (!(sigma > 0)) throw new Error(`heatmaps: sigma must be positive, got ${sigma}`);
+  const [h, w] = frame;
+  return torch.scope(() => {
+    const { y, x, visible } = splitKeypoints(keypoints);
+    const n = y.shape[0] as number;
+    const rows = torch.arange(0, h, 1, 'float32').view([1, 1, h, 1]);
+    const cols = torch.arange(0, w, 1, 'float32').view([1, 1, 1, w]);
+    const inv = -1 / (2 * sigma * sigma);
+    // The Gaussian separates: exp(a + b) = exp(a) * exp(b), so two small maps and one broadcast multiply.
+    const gy = rows.sub(y.view([n, NUM_JOINTS, 1, 1])).square().mul(inv).exp();
+    const gx = cols.sub(x.view([n, NUM_JOINTS, 1, 1])).square().mul(inv).exp().mul(visible.view([n, NUM_JOINTS, 1, 1]));
+    return gy.mul(gx);
+  });
+}
