@@ -17,13 +17,6 @@ function checkOddKernel(k: number, what: string): void {
   if (!Number.isInteger(k) || k < 1 || k % 2 === 0) throw new Error(`${what}: the square's side must be an odd positive integer, got ${k}`);
 }
 
-function as4d(x: torch.Tensor, what: string): torch.Tensor {
-  if (x.ndim === 4) return x;
-  if (x.ndim === 3) return x.unsqueeze(1);
-  if (x.ndim === 2) return x.unsqueeze(0).unsqueeze(0);
-  throw new Error(`${what}: expected a (H,W), (N,H,W) or (N,C,H,W) mask, got shape [${x.shape.join(',')}]`);
-}
-
 /**
  * Dilation with a k x k square (skimage.morphology.dilation(x, square(k))): a stride-1 max_pool. Pixels outside the
  * frame never count, as skimage's reflected border does not change a max over the window.
