@@ -2,7 +2,7 @@
 // never a torn one. Write a temporary file in the same directory (rename is only atomic within one file system),
 // fsync it so its data is on disk before the name points at it, rename it over the target, then fsync the directory
 // so the rename itself survives a power loss.
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -52,6 +52,39 @@ export function writeAtomic(path: string, fill: (write: WriteChunk) => void): vo
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   writeAtomic(path, (write) => write(bytes));
+}
+
+/**
+ * Removes temporary files that writeAtomic left beside `path` when its process was killed mid-write
+ * (`.<name>.<pid>.<random>.tmp` whose pid is no longer running). Returns the removed file names.
+ */
+export function removeStaleTemporaries(path: string): string[] {
+  const target = resolve(path);
+  const dir = dirname(target);
+  const prefix = `.${basename(target)}.`;
+  const removed: string[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name.slice(prefix.length));
+    if (!m || isRunning(Number(m[1]))) continue;
+    try {
+      unlinkSync(join(dir, name));
+      removed.push(name);
+    } catch {
+      // Removed concurrently: fine.
+    }
+  }
+  return removed;
+}
+
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function syncDirectory(dir: string): void {
