@@ -251,7 +251,7 @@ static napi_value op_pow(napi_env env, napi_callback_info info) {
   REPOSER_GUARD("pow", "self,exponent", 0x3ull, {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
     at::Tensor exponent = arg_tensor_or_scalar(env, ctx, argv[1], "exponent");
-    return ret_tensor(env, ctx, at::pow(self, exponent));
+    return ret_tensor(env, ctx, is_number(exponent) ? at::pow(self, exponent.item()) : at::pow(self, exponent));
   })
 }
 
@@ -971,7 +971,7 @@ static napi_value op_scatter(napi_env env, napi_callback_info info) {
     int64_t dim = arg_int(env, argv[1], "dim");
     at::Tensor& index = arg_tensor(env, ctx, argv[2], "index");
     at::Tensor src = arg_tensor_or_scalar(env, ctx, argv[3], "src");
-    return ret_tensor(env, ctx, at::scatter(self, dim, index, src));
+    return ret_tensor(env, ctx, is_number(src) ? at::scatter(self, dim, index, src.item()) : at::scatter(self, dim, index, src));
   })
 }
 
@@ -984,7 +984,7 @@ static napi_value op_maskedFill(napi_env env, napi_callback_info info) {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
     at::Tensor& mask = arg_tensor(env, ctx, argv[1], "mask");
     at::Tensor value = arg_tensor_or_scalar(env, ctx, argv[2], "value");
-    return ret_tensor(env, ctx, at::masked_fill(self, mask, value));
+    return ret_tensor(env, ctx, is_number(value) ? at::masked_fill(self, mask, value.item()) : at::masked_fill(self, mask, value));
   })
 }
 

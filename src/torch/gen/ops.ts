@@ -174,6 +174,7 @@ export function remainder(self: Tensor, other: Tensor | number | boolean): Tenso
   return wrap(N.remainder(self.handle, typeof other === 'object' ? other.handle : { s: other }));
 }
 
+/** A number exponent takes the Scalar overload, as Python does (x ** 2 is x * x there). */
 export function pow(self: Tensor, exponent: Tensor | number | boolean): Tensor {
   return wrap(N.pow(self.handle, typeof exponent === 'object' ? exponent.handle : { s: exponent }));
 }

@@ -1,0 +1,4 @@
+import { runParity } from './harness.js';
+import { cases } from './shape.cases.js';
+
+runParity(cases);
