@@ -1,5 +1,5 @@
 // Importing this module registers every model family: each family's index.ts calls registerModel() on import.
-// Families (PATN, PG2, Deformable GAN, ...) are added here as their folders land.
+import './patn/index.js';
 
 export * from './registry.js';
 export * from './config.js';
