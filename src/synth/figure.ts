@@ -80,9 +80,8 @@ function capsule(a: V, b: V, w: number, label: number, paint: string): Part {
   const l = len(d);
   const f: Frame = { o: a, u: unit(d, { x: 0, y: 1 }) };
   const h = Math.max(w, 1.2) / 2;
-  const g = `<g transform="${frameTransform(f)}">`;
-  const r = `x="${f2(-h)}" y="${f2(-h)}" width="${f2(l + 2 * h)}" height="${f2(2 * h)}" rx="${f2(h)}"`;
-  return { label, paint, el: (fill) => `${g}<rect ${r} fill="${fill}"/></g>` };
+  const r = `<rect transform="${frameTransform(f)}" x="${f2(-h)}" y="${f2(-h)}" width="${f2(l + 2 * h)}" height="${f2(2 * h)}" rx="${f2(h)}"`;
+  return { label, paint, el: (fill) => `${r} fill="${fill}"/>` };
 }
 
 function circle(c: V, r: number, label: number, paint: string): Part {
@@ -93,13 +92,14 @@ function ellipse(c: V, rx: number, ry: number, axis: V, label: number, paint: st
   const f: Frame = { o: c, u: axis };
   return {
     label, paint,
-    el: (fill) => `<g transform="${frameTransform(f)}"><ellipse rx="${f2(rx)}" ry="${f2(ry)}" fill="${fill}"/></g>`,
+    el: (fill) => `<ellipse transform="${frameTransform(f)}" rx="${f2(rx)}" ry="${f2(ry)}" fill="${fill}"/>`,
   };
 }
 
 function polygon(f: Frame, pts: V[], label: number, paint: string): Part {
   const s = pts.map((p) => toLocal(f, p)).map((p) => `${f2(p.x)},${f2(p.y)}`).join(' ');
-  return { label, paint, el: (fill) => `<g transform="${frameTransform(f)}"><polygon points="${s}" fill="${fill}"/></g>` };
+  const head = `<polygon transform="${frameTransform(f)}" points="${s}"`;
+  return { label, paint, el: (fill) => `${head} fill="${fill}"/>` };
 }
 
 function patternDef(id: string, kind: UpperPattern, c1: RGB, c2: RGB, period: number): string {
@@ -146,7 +146,7 @@ export interface FigureGeometry {
  * Lays out the figure of `identity` in `pose` (18 (y, x) keypoints, -1 = missing) for a frame of `height` x `width`.
  * Returns the parts back to front; `figureSvg` turns them into the SVG the renderer rasterises.
  */
-export function layoutFigure(identity: Identity, pose: Pose, height: number, width: number): FigureGeometry {
+export function layoutFigure(identity: Identity, pose: Pose, height: number, _width: number): FigureGeometry {
   const b = identity.body;
   const given: (V | null)[] = [];
   for (let j = 0; j < NUM_JOINTS; j++) {
