@@ -325,7 +325,7 @@ export const STATE_DICT_KEYS = ['state_dict', 'model_state_dict', 'model', 'net'
 
 function summary(v: PthValue): string {
   if (v instanceof Tensor) return `Tensor [${v.shape.join(',')}] ${v.dtype}`;
-  if (isStateDict(v)) return `a state dict of ${v.size} tensors`;
+  if (isStateDict(v)) return `a state dict of ${v.size} tensor${v.size === 1 ? '' : 's'}`;
   if (v instanceof PyDict) return `a ${v.pyType} of ${v.size} entries`;
   return describe(v);
 }
