@@ -56,6 +56,11 @@ export interface ModelFamily<C extends BaseModelConfig = BaseModelConfig> {
   defaults(preset: Preset): C;
   /** Builds the model (fresh random weights) and its optimisers from a resolved config. */
   create(cfg: C): TrainableModel;
+  /**
+   * Parameter counts of the trainable networks by module name ('netG', 'netD_PB', ...), without loading loss networks
+   * (VGG) or building optimisers. Optional: without it, `countParameters` builds the model with create().
+   */
+  parameterCounts?(cfg: C): Record<string, number>;
 }
 
 // Families are stored type-erased; the registering module keeps the typed handle.
@@ -136,4 +141,15 @@ export function lossValue(family: string, name: string, loss: torch.Tensor): num
     throw new Error(`${family}: loss '${name}' is ${v} (not finite). Lower the learning rate, check the inputs are in [-1,1], or resume from an earlier checkpoint`);
   }
   return v;
+}
+
+/** Parameter counts per module for a config: the family's parameterCounts, else by building the model. */
+export function countParameters(family: ModelFamily<BaseModelConfig>, cfg: BaseModelConfig): Record<string, number> {
+  if (family.parameterCounts) return family.parameterCounts(cfg);
+  const model = family.create(cfg);
+  try {
+    return Object.fromEntries([...model.modules()].map(([name, m]) => [name, m.numParameters()]));
+  } finally {
+    model.dispose();
+  }
 }

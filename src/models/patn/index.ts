@@ -1,13 +1,29 @@
 // Registers PATN (Zhu et al., CVPR 2019, "Progressive Pose Attention Transfer for Person Image Generation").
 import { registerModel, type ModelFamily } from '../registry.js';
 import { patnDefaults, type PATNConfig } from './config.js';
-import { PATNModel } from './model.js';
+import { PATNModel, buildDiscriminators, buildGenerator } from './model.js';
+
+const D_MODULE: Record<string, string> = { shape: 'netD_PB', appearance: 'netD_PP' };
+
+function parameterCounts(cfg: PATNConfig): Record<string, number> {
+  const g = buildGenerator(cfg);
+  const ds = buildDiscriminators(cfg);
+  try {
+    const out: Record<string, number> = { netG: g.numParameters() };
+    for (const [name, d] of ds) out[D_MODULE[name] ?? name] = d.numParameters();
+    return out;
+  } finally {
+    g.dispose();
+    for (const d of ds.values()) d.dispose();
+  }
+}
 
 export const patn: ModelFamily<PATNConfig> = registerModel<PATNConfig>({
   name: 'patn',
   summary: 'PATN (Zhu et al. 2019): two-stream generator with 9 Pose-Attentional Transfer Blocks; shape + appearance discriminators',
   defaults: patnDefaults,
   create: (cfg) => new PATNModel(cfg),
+  parameterCounts,
 });
 
 export { PATNModel } from './model.js';

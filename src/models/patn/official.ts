@@ -1,0 +1,143 @@
+// Loading the official PATN generator (tengteng95/Pose-Transfer, `latest_net_netG.pth`) into ours, by an explicit
+// table (STYLE.md point 13): every official name, the name it becomes here, and the shape both must have.
+// No transposes are needed: both sides use PyTorch's layouts (conv (out,in,k,k), transposed conv (in,out,k,k)).
+//
+// The official generator is PATNetwork → .model (PATNModel) with nn.Sequential streams, so names carry the
+// Sequential index of each layer, counting the parameter-free ReflectionPad2d, ReLU and Dropout layers:
+//   stream{1,2}_down: 0 pad, 1 conv7, 2 norm, 3 relu, then per downsampling i: 4+3i conv, 5+3i norm, 6+3i relu
+//   att.k.conv_block_stream1: 0 pad, 1 conv, 2 norm, 3 relu, [4 dropout], pad, conv, norm
+//   att.k.conv_block_stream2: 0 pad, 1 conv, 2 norm, 3 relu, [4 dropout], pad, conv (the attention logits)
+//   stream1_up: per upsampling i: 3i convT, 3i+1 norm, 3i+2 relu; then pad, conv7, tanh
+import * as torch from '../../torch/index.js';
+import type { PATNConfig } from './config.js';
+import type { PATNGenerator } from './generator.js';
+
+export interface TableEntry {
+  /** The official state-dict key. */
+  official: string;
+  /** Our generator's key, or null for an official entry that is read, checked and dropped (see `note`). */
+  ours: string | null;
+  /** The shape both sides must have. */
+  shape: number[];
+  /** Absent in some official files; when absent ours keeps its value. */
+  optional?: boolean;
+  note?: string;
+}
+
+const INSTANCE_STATS_NOTE = 'PyTorch 0.3 InstanceNorm2d saved running stats it never used (affine=False, instance statistics always); dropped';
+const NUM_BATCHES_NOTE = 'num_batches_tracked exists from PyTorch 0.4.1 on; a 0.3 file lacks it and ours keeps 0';
+
+/** The full table for a generator built from `cfg` (norm, dropout, widths and depth decide names and shapes). */
+export function officialGeneratorTable(cfg: PATNConfig): TableEntry[] {
+  const { ngf, nBlocks, nDownsampling, norm, dropout, imageChannels, poseChannels } = cfg.generator;
+  const bias = norm === 'instance';
+  const rows: TableEntry[] = [];
+  const conv = (off: string, ours: string, shape: number[], withBias = bias): void => {
+    rows.push({ official: `${off}.weight`, ours: `${ours}.weight`, shape });
+    if (withBias) rows.push({ official: `${off}.bias`, ours: `${ours}.bias`, shape: [shape[0] as number] });
+  };
+  // ConvTranspose2d's bias has out channels = weight dim 1.
+  const convT = (off: string, ours: string, shape: number[]): void => {
+    rows.push({ official: `${off}.weight`, ours: `${ours}.weight`, shape });
+    if (bias) rows.push({ official: `${off}.bias`, ours: `${ours}.bias`, shape: [shape[1] as number] });
+  };
+  const normRows = (off: string, ours: string, c: number): void => {
+    if (norm === 'batch') {
+      for (const k of ['weight', 'bias', 'running_mean', 'running_var']) rows.push({ official: `${off}.${k}`, ours: `${ours}.${k}`, shape: [c] });
+      rows.push({ official: `${off}.num_batches_tracked`, ours: `${ours}.num_batches_tracked`, shape: [], optional: true, note: NUM_BATCHES_NOTE });
+    } else {
+      for (const k of ['running_mean', 'running_var']) rows.push({ official: `${off}.${k}`, ours: null, shape: [c], optional: true, note: INSTANCE_STATS_NOTE });
+    }
+  };
+  const encoder = (off: string, ours: string, inC: number): void => {
+    conv(`${off}.1`, `${ours}.stem.conv`, [ngf, inC, 7, 7]);
+    normRows(`${off}.2`, `${ours}.stem.norm`, ngf);
+    for (let i = 0; i < nDownsampling; i++) {
+      const c = ngf * 2 ** i;
+      conv(`${off}.${4 + 3 * i}`, `${ours}.downs.${i}.conv`, [2 * c, c, 3, 3]);
+      normRows(`${off}.${5 + 3 * i}`, `${ours}.downs.${i}.norm`, 2 * c);
+    }
+  };
+  encoder('model.stream1_down', 'imageEncoder', imageChannels);
+  encoder('model.stream2_down', 'poseEncoder', 2 * poseChannels);
+  const w = ngf * 2 ** nDownsampling;
+  const second = dropout ? 6 : 5;
+  for (let k = 0; k < nBlocks; k++) {
+    const s1 = `model.att.${k}.conv_block_stream1`;
+    const s2 = `model.att.${k}.conv_block_stream2`;
+    const o = `blocks.${k}`;
+    const p = k === 0 ? w : 2 * w;
+    conv(`${s1}.1`, `${o}.imageConv1`, [w, w, 3, 3]);
+    normRows(`${s1}.2`, `${o}.imageNorm1`, w);
+    conv(`${s1}.${second}`, `${o}.imageConv2`, [w, w, 3, 3]);
+    normRows(`${s1}.${second + 1}`, `${o}.imageNorm2`, w);
+    conv(`${s2}.1`, `${o}.poseConv1`, [p, p, 3, 3]);
+    normRows(`${s2}.2`, `${o}.poseNorm1`, p);
+    conv(`${s2}.${second}`, `${o}.poseConv2`, [w, p, 3, 3]);
+  }
+  for (let i = 0; i < nDownsampling; i++) {
+    const c = ngf * 2 ** (nDownsampling - i);
+    convT(`model.stream1_up.${3 * i}`, `decoder.ups.${i}.conv`, [c, c / 2, 3, 3]);
+    normRows(`model.stream1_up.${3 * i + 1}`, `decoder.ups.${i}.norm`, c / 2);
+  }
+  conv(`model.stream1_up.${3 * nDownsampling + 1}`, 'decoder.out', [imageChannels, ngf, 7, 7], true);
+  return rows;
+}
+
+/** What an official file says about the generator it holds: its norm (batch norm has affine weights) and dropout. */
+export function detectOfficialLayout(state: Map<string, torch.Tensor>): { norm: 'batch' | 'instance'; dropout: boolean } {
+  const stem = 'model.stream1_down.1.weight';
+  if (!state.has(stem)) {
+    const sample = [...state.keys()].slice(0, 5).join(', ');
+    throw new Error(`patn import: '${stem}' is missing, so this is not an official PATN generator state dict (first keys: ${sample}). Pass latest_net_netG.pth`);
+  }
+  const norm = state.has('model.stream1_down.2.weight') ? 'batch' : 'instance';
+  const dropout = state.has('model.att.0.conv_block_stream1.6.weight');
+  return { norm, dropout };
+}
+
+/**
+ * Copies an official generator state dict into `g` through the table. Throws, listing every problem at once, when
+ * an official key is missing, has another shape, or the file has keys the table does not know. The caller keeps
+ * ownership of `state`.
+ */
+export function loadOfficialGenerator(g: PATNGenerator, cfg: PATNConfig, state: Map<string, torch.Tensor>): { loaded: number; dropped: string[] } {
+  const table = officialGeneratorTable(cfg);
+  const ours = g.stateDict();
+  const problems: string[] = [];
+  const mapped = new Map<string, torch.Tensor>();
+  const dropped: string[] = [];
+  const known = new Set(table.map((r) => r.official));
+  for (const r of table) {
+    const t = state.get(r.official);
+    if (t === undefined) {
+      if (!r.optional) problems.push(`missing '${r.official}' (shape [${r.shape.join(',')}])`);
+      continue;
+    }
+    if (t.shape.join(',') !== r.shape.join(',')) {
+      problems.push(`'${r.official}' has shape [${t.shape.join(',')}], expected [${r.shape.join(',')}]`);
+      continue;
+    }
+    if (r.ours === null) {
+      dropped.push(r.official);
+      continue;
+    }
+    const target = ours.get(r.ours);
+    if (!target) throw new Error(`patn import: table names '${r.ours}', which this generator lacks (a bug in the table)`);
+    if (target.shape.join(',') !== r.shape.join(',')) {
+      throw new Error(`patn import: our '${r.ours}' has shape [${target.shape.join(',')}], the table [${r.shape.join(',')}] (a bug in the table)`);
+    }
+    mapped.set(r.ours, t);
+  }
+  const unexpected = [...state.keys()].filter((k) => !known.has(k));
+  if (unexpected.length) problems.push(`unexpected keys ${unexpected.slice(0, 8).map((k) => `'${k}'`).join(', ')}${unexpected.length > 8 ? ` and ${unexpected.length - 8} more` : ''}`);
+  if (problems.length) {
+    throw new Error(`patn import: the file does not match the official generator for this config (ngf ${cfg.generator.ngf}, ` +
+      `${cfg.generator.nBlocks} blocks, ${cfg.generator.norm} norm, dropout ${cfg.generator.dropout}): ${problems.join('; ')}`);
+  }
+  // Every parameter of ours must come from the file; only num_batches_tracked may keep its own value.
+  const uncovered = [...ours.keys()].filter((k) => !mapped.has(k) && !k.endsWith('num_batches_tracked'));
+  if (uncovered.length) throw new Error(`patn import: no official entry for our ${uncovered.join(', ')} (a bug in the table)`);
+  g.loadStateDict(mapped, { strict: false });
+  return { loaded: mapped.size, dropped };
+}
