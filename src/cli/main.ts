@@ -12,6 +12,14 @@ const commands: Record<string, Command> = {
     summary: 'run the main job on the embedded default data',
     run: async (args) => (await import('./demo.js')).demo(args),
   },
+  models: {
+    summary: 'list the registered model families with parameter counts per config (--json for JSON)',
+    run: async (args) => (await import('./models.js')).runModels(args),
+  },
+  import: {
+    summary: 'convert an official checkpoint: import --model patn --from latest_net_netG.pth --out RUN_DIR',
+    run: async (args) => (await import('./import.js')).runImport(args),
+  },
 };
 
 async function main(): Promise<void> {
