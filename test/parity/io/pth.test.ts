@@ -194,3 +194,29 @@ test('safetensors written here parse by hand in Python, with the same bytes and 
     }
   });
 });
+
+class Net extends torch.nn.Module {
+  conv1 = this.module('conv1', new torch.nn.Conv2d(3, 8, 3, { padding: 1 }));
+  bn1 = this.module('bn1', new torch.nn.BatchNorm2d(8));
+  conv2 = this.module('conv2', new torch.nn.Conv2d(8, 4, 3, { stride: 2 }));
+  fc = this.module('fc', new torch.nn.Linear(4, 2));
+  forward(x: torch.Tensor): torch.Tensor {
+    return x;
+  }
+}
+
+test('the same net built in TS takes the .pth weights by name and round-trips them through safetensors', () => {
+  const before = torch.memory().numTensors;
+  const net = new Net();
+  const sd = loadPthStateDict(file('model.pth'));
+  net.loadStateDict(sd);
+  torch.dispose(sd);
+  const path = file('net.safetensors');
+  saveSafetensors(path, net.stateDict(), { source: 'model.pth' });
+  net.dispose();
+  const { tensors } = loadSafetensors(path);
+  const inPyOrder = new Map(Object.keys(expected).filter((k) => k.startsWith('model.')).map((k) => [k.slice(6), tensors.get(k.slice(6)) as torch.Tensor]));
+  assertBitwise(inPyOrder, 'model');
+  torch.dispose(tensors);
+  assert.equal(torch.memory().numTensors, before);
+});
