@@ -257,7 +257,7 @@ export function layoutFigure(identity: Identity, pose: Pose, height: number, _wi
       out.push(capsule(s, lerp(s, e, 0.55), wu * 1.2, LABELS.upperClothes, upperPaint));
     } else {
       out.push(capsule(s, e, wu * 1.18, LABELS.upperClothes, upperPaint));
-      out.push(capsule(e, lerp(e, w, 0.9), wf * 1.25, LABELS.upperClothes, upperPaint));
+      out.push(capsule(e, lerp(e, w, 0.75), wf * 1.25, LABELS.upperClothes, upperPaint));
     }
     return out;
   };
