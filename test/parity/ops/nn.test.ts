@@ -1,0 +1,4 @@
+import { runParity } from './harness.js';
+import { cases } from './nn.cases.js';
+
+runParity(cases);
