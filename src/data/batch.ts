@@ -1,0 +1,227 @@
+// Building one batch of pairs: decode images (sharp), read parsing maps, augment, and compute the pose tensors
+// (keypoints, heatmaps, masks, part affines). The same code runs in a loader worker thread (results travel back as
+// transferable typed arrays) or in the calling thread (workers: 0).
+import { extname } from 'node:path';
+import sharp from 'sharp';
+import * as torch from '../torch/index.js';
+import type { TypedArray } from '../torch/index.js';
+import { augmentImages, augmentPose, sampleAugment, IDENTITY_AUGMENT, type AugmentOptions, type AugmentParams } from '../pose/augment.js';
+import { heatmaps, type Frame } from '../pose/heatmaps.js';
+import { marketMask, pg2Mask } from '../pose/masks.js';
+import { partAffines } from '../pose/parts.js';
+import { NUM_JOINTS, type Pose } from '../pose/skeleton.js';
+import { readNpy } from './npy.js';
+import { mulberry32 } from './rng.js';
+
+/** One batch as the loader yields it; every tensor belongs to the caller (torch.dispose(batch) frees them all). */
+export interface LoaderBatch {
+  /** Source and target images, (N,3,H,W) float32 in [-1,1]. */
+  imageA: torch.Tensor;
+  imageB: torch.Tensor;
+  /** (N,18,2) float32 (y, x) pixels; -1 for a missing joint. After augmentation when augmenting. */
+  keypointsA: torch.Tensor;
+  keypointsB: torch.Tensor;
+  /** (N,18,H,W) float32 Gaussians (sigma 6 by default), zero channels for missing joints. */
+  heatmapA: torch.Tensor;
+  heatmapB: torch.Tensor;
+  /** PG2's pose mask of the target, (N,1,H,W) float32 in {0,1}, when `masks` asks for 'pg2'. */
+  maskB?: torch.Tensor;
+  /** The Market mask-SSIM mask of the target, (N,1,H,W), when `masks` asks for 'market'. */
+  marketMaskB?: torch.Tensor;
+  /** Deformable GAN's part affines, target -> source, (N,10,2,3) normalized (see src/pose/parts.ts). */
+  partTheta?: torch.Tensor;
+  /** The parts' masks in the target, (N,10,h,w) float32 (h,w = affineMaskSize, default the frame). */
+  partMasks?: torch.Tensor;
+  /** SPT's parsing maps, (N,H,W) int64 labels 0..9, when the dataset has them and `parsing` is on. */
+  parsingA?: torch.Tensor;
+  parsingB?: torch.Tensor;
+  namesA: string[];
+  namesB: string[];
+}
+
+export interface BatchItem {
+  nameA: string;
+  nameB: string;
+  pathA: string;
+  pathB: string;
+  poseA: Pose;
+  poseB: Pose;
+  parsingA?: string | null;
+  parsingB?: string | null;
+}
+
+export interface BatchFeatures {
+  /** Heatmap sigma in pixels; default 6. */
+  sigma?: number;
+  /** Which target masks to compute; default ['pg2']. */
+  masks?: readonly ('pg2' | 'market')[];
+  /** Deformable GAN's part affines and masks; default false. */
+  affines?: boolean;
+  /** Size of the part masks; default the frame. */
+  affineMaskSize?: Frame;
+  /** Read parsing maps (items must name them); default true when items have them. */
+  parsing?: boolean;
+  /** Geometric augmentation; each image gets its own draw from the batch's seed. Default none. */
+  augment?: AugmentOptions | null;
+}
+
+export interface BatchSpec extends BatchFeatures {
+  items: BatchItem[];
+  frame: Frame;
+  /** Seeds the augmentation of this batch. */
+  seed: number;
+}
+
+/** A batch as plain typed arrays (transferable between threads). */
+export interface RawBatch {
+  tensors: Record<string, { data: TypedArray; shape: number[] }>;
+  namesA: string[];
+  namesB: string[];
+}
+
+/** Decodes an image to (H,W,3) RGB bytes, checking its size against the frame. */
+export async function decodeImage(path: string, frame: Frame): Promise<Buffer> {
+  const [h, w] = frame;
+  let out: { data: Buffer; info: { width: number; height: number; channels: number } };
+  try {
+    out = await sharp(path).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw new Error(`cannot decode image ${path}: ${(err as Error).message}; run 'reposer data check' on the dataset`);
+  }
+  if (out.info.height !== h || out.info.width !== w || out.info.channels !== 3) {
+    throw new Error(`image ${path} is ${out.info.height}x${out.info.width}x${out.info.channels}, the dataset's frame is ${h}x${w}x3; ` +
+      `run 'reposer data check' on the dataset`);
+  }
+  return out.data;
+}
+
+/** Reads a parsing map (.npy int8/int64 or .png grey levels) as (H,W) int64 bytes-in-BigInt64Array. */
+export async function readParsing(path: string, frame: Frame): Promise<BigInt64Array> {
+  const [h, w] = frame;
+  if (extname(path).toLowerCase() === '.npy') {
+    const a = await readNpy(path);
+    if (a.shape.length !== 2 || a.shape[0] !== h || a.shape[1] !== w) {
+      throw new Error(`parsing map ${path} has shape (${a.shape.join(',')}), expected (${h},${w})`);
+    }
+    if (a.data instanceof BigInt64Array) return a.data;
+    const src = a.data as ArrayLike<number>;
+    const out = new BigInt64Array(src.length);
+    for (let i = 0; i < src.length; i++) out[i] = BigInt(src[i] as number);
+    return out;
+  }
+  const { data, info } = await sharp(path).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+  if (info.height !== h || info.width !== w) throw new Error(`parsing map ${path} is ${info.height}x${info.width}, expected ${h}x${w}`);
+  const out = new BigInt64Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = BigInt(data[i] as number);
+  return out;
+}
+
+/**
+ * Builds one batch as tensors in the calling thread. Images are decoded concurrently by sharp's pool; every
+ * pose tensor is computed batched.
+ */
+export async function buildBatch(spec: BatchSpec): Promise<LoaderBatch> {
+  const { items, frame } = spec;
+  const [h, w] = frame;
+  const n = items.length;
+  if (n === 0) throw new Error('buildBatch: empty batch');
+  const plane = h * w * 3;
+  const pixels = new Uint8Array(2 * n * plane);
+  const useParsing = (spec.parsing ?? true) && items.every((it) => it.parsingA && it.parsingB);
+  const parsing = useParsing ? new BigInt64Array(2 * n * h * w) : null;
+  await Promise.all(items.flatMap((it, i) => [
+    decodeImage(it.pathA, frame).then((b) => pixels.set(b, i * plane)),
+    decodeImage(it.pathB, frame).then((b) => pixels.set(b, (n + i) * plane)),
+    ...(parsing ? [
+      readParsing(it.parsingA as string, frame).then((p) => parsing.set(p, i * h * w)),
+      readParsing(it.parsingB as string, frame).then((p) => parsing.set(p, (n + i) * h * w)),
+    ] : []),
+  ]));
+  // Augmentation parameters: one draw per image, A's then B's, from the batch seed.
+  let params: AugmentParams[] | null = null;
+  let poses: Pose[] = [...items.map((it) => it.poseA), ...items.map((it) => it.poseB)];
+  if (spec.augment) {
+    const random = mulberry32(spec.seed);
+    params = poses.map(() => sampleAugment(random, frame, spec.augment as AugmentOptions));
+    poses = poses.map((p, i) => augmentPose(p, (params as AugmentParams[])[i] ?? IDENTITY_AUGMENT, frame));
+  }
+  const kpFlat = new Float32Array(2 * n * NUM_JOINTS * 2);
+  poses.forEach((p, i) => kpFlat.set(p, i * NUM_JOINTS * 2));
+  const masks = spec.masks ?? ['pg2'];
+  return torch.scope(() => torch.noGrad(() => {
+    let images = torch.tensor(pixels, [2 * n, h, w, 3]).permute([0, 3, 1, 2]).to('float32').div(127.5).sub(1);
+    let labels = parsing ? torch.tensor(parsing, [2 * n, h, w]) : null;
+    if (params) {
+      images = augmentImages(images, params, 'bilinear', 'border');
+      if (labels) labels = augmentImages(labels.unsqueeze(1).to('float32'), params, 'nearest', 'zeros').squeeze(1).round().to('int64');
+    }
+    const kp = torch.tensor(kpFlat, [2 * n, NUM_JOINTS, 2]);
+    const hm = heatmaps(kp, frame, spec.sigma ?? 6);
+    const kpB = kp.narrow(0, n, n);
+    const out: LoaderBatch = {
+      imageA: images.narrow(0, 0, n).contiguous(),
+      imageB: images.narrow(0, n, n).contiguous(),
+      keypointsA: kp.narrow(0, 0, n).contiguous(),
+      keypointsB: kpB.contiguous(),
+      heatmapA: hm.narrow(0, 0, n).contiguous(),
+      heatmapB: hm.narrow(0, n, n).contiguous(),
+      namesA: items.map((it) => it.nameA),
+      namesB: items.map((it) => it.nameB),
+    };
+    if (masks.includes('pg2')) out.maskB = pg2Mask(kpB, frame);
+    if (masks.includes('market')) out.marketMaskB = marketMask(kpB, frame);
+    if (spec.affines) {
+      const a = partAffines(kp.narrow(0, 0, n), kpB, frame, { maskSize: spec.affineMaskSize ?? frame });
+      out.partTheta = a.theta;
+      out.partMasks = a.masks;
+    }
+    if (labels) {
+      out.parsingA = labels.narrow(0, 0, n).contiguous();
+      out.parsingB = labels.narrow(0, n, n).contiguous();
+    }
+    return out;
+  }));
+}
+
+const TENSOR_FIELDS = ['imageA', 'imageB', 'keypointsA', 'keypointsB', 'heatmapA', 'heatmapB', 'maskB', 'marketMaskB',
+  'partTheta', 'partMasks', 'parsingA', 'parsingB'] as const;
+type TensorField = (typeof TENSOR_FIELDS)[number];
+
+/** Copies a batch's tensors out to typed arrays and disposes the tensors. */
+export function batchToRaw(batch: LoaderBatch): RawBatch {
+  const tensors: RawBatch['tensors'] = {};
+  for (const f of TENSOR_FIELDS) {
+    const t = batch[f as TensorField];
+    if (!t) continue;
+    tensors[f] = { data: t.data(), shape: [...t.shape] };
+    t.dispose();
+  }
+  return { tensors, namesA: batch.namesA, namesB: batch.namesB };
+}
+
+/** Rebuilds tensors from a raw batch (in the receiving thread). */
+export function rawToBatch(raw: RawBatch): LoaderBatch {
+  const t = (f: TensorField): torch.Tensor | undefined => {
+    const r = raw.tensors[f];
+    return r ? torch.tensor(r.data, r.shape) : undefined;
+  };
+  const need = (f: TensorField): torch.Tensor => {
+    const v = t(f);
+    if (!v) throw new Error(`loader: a worker's batch lacks ${f}`);
+    return v;
+  };
+  const out: LoaderBatch = {
+    imageA: need('imageA'), imageB: need('imageB'), keypointsA: need('keypointsA'), keypointsB: need('keypointsB'),
+    heatmapA: need('heatmapA'), heatmapB: need('heatmapB'), namesA: raw.namesA, namesB: raw.namesB,
+  };
+  for (const f of ['maskB', 'marketMaskB', 'partTheta', 'partMasks', 'parsingA', 'parsingB'] as const) {
+    const v = t(f);
+    if (v) out[f] = v;
+  }
+  return out;
+}
+
+/** The transfer list of a raw batch (its typed arrays' buffers). */
+export function rawTransferList(raw: RawBatch): ArrayBuffer[] {
+  return Object.values(raw.tensors).map((r) => r.data.buffer as ArrayBuffer);
+}

@@ -1,0 +1,224 @@
+// Dataset layouts of the field, found on disk and opened as one `Dataset` per split.
+//
+// A dataset directory DIR holds, for a split S (train or test):
+//   images         DIR/S/, or DIR/<anything>-dataset/S/ (Deformable GAN's data/market-dataset/train),
+//                  or DIR/images/ (a plain folder; also the real data's market/images)
+//   annotations    DIR/<prefix>-annotation-S.csv (market-, fasion-, fasion-resize-, synth-), or
+//                  DIR/annotation.csv | annotations.csv | keypoints.csv for a plain folder
+//   pairs          DIR/<prefix>-pairs-S.csv, or pairs.csv; when absent, pairs are made from the annotations
+//                  (makePairs: same identity, full torso, no distractors)
+//   parsing maps   optional: DIR/parsing/S/ or DIR/parsing/, one <stem>.npy ((H,W) int8/int64) or <stem>.png
+//                  (grey levels 0..9) per image, SPT's 10 labels
+//
+// Layouts fix the frame (H x W) and the identity rule:
+//   market               128 x 64, identity = prefix before the first '_'
+//   deepfashion-256x176  PATN's frame (176 wide; keypoints are the 256 x 256 ones with x - 40), identity 'deepfashion'
+//   deepfashion-256x256  Deformable GAN's frame, identity 'deepfashion'
+//   folder               frame from the first image (all must match), identity = prefix before the first '_'
+// `auto` (the default) picks one: a synth.json's size, else names starting fasion/fashion (176 or 256 wide by the
+// first image), else market when the first image is 64 x 128, else folder.
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import sharp from 'sharp';
+import type { Frame } from '../pose/heatmaps.js';
+import { scanAnnotationCsv, scanPairsCsv, type AnnotationRow, type PairRow, type Problem } from './formats.js';
+import { makePairs, type IdentityRule } from './pairs.js';
+
+export type LayoutName = 'market' | 'deepfashion-256x176' | 'deepfashion-256x256' | 'folder';
+export const LAYOUTS: readonly LayoutName[] = ['market', 'deepfashion-256x176', 'deepfashion-256x256', 'folder'];
+
+export const LAYOUT_FRAMES: Record<Exclude<LayoutName, 'folder'>, Frame> = {
+  market: [128, 64],
+  'deepfashion-256x176': [256, 176],
+  'deepfashion-256x256': [256, 256],
+};
+
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
+
+export interface DatasetFiles {
+  dir: string;
+  split: string;
+  imageDir: string | null;
+  annotationFile: string | null;
+  pairsFile: string | null;
+  parsingDir: string | null;
+}
+
+export interface Dataset extends DatasetFiles {
+  layout: LayoutName;
+  frame: Frame;
+  identity: IdentityRule;
+  /** Annotated images by name. */
+  annotations: Map<string, AnnotationRow>;
+  /** The pairs file's rows, or generated pairs (line 0). */
+  pairs: PairRow[];
+  pairsGenerated: boolean;
+  /** Problems met while reading the CSVs (empty when clean); `openDataset` throws instead unless `lenient`. */
+  problems: Problem[];
+}
+
+export interface OpenOptions {
+  split?: string;
+  layout?: LayoutName | 'auto';
+  /** Overrides the layout's frame. */
+  frame?: Frame;
+  identity?: IdentityRule;
+  /** Collect CSV problems in `problems` instead of throwing (used by `data check`). */
+  lenient?: boolean;
+}
+
+function isDir(p: string): boolean {
+  try { return statSync(p).isDirectory(); } catch { return false; }
+}
+
+function isFile(p: string): boolean {
+  try { return statSync(p).isFile(); } catch { return false; }
+}
+
+/** Finds the files of a split without reading them. */
+export function findDatasetFiles(dir: string, split = 'train'): DatasetFiles {
+  if (!isDir(dir)) throw new Error(`dataset directory ${dir} does not exist or is not a directory`);
+  const entries = readdirSync(dir).sort();
+  const pick = (re: RegExp, names: string[]): string | null => {
+    const hit = entries.find((e) => re.test(e) && isFile(join(dir, e)));
+    if (hit) return join(dir, hit);
+    const plain = names.find((n) => isFile(join(dir, n)));
+    return plain ? join(dir, plain) : null;
+  };
+  const esc = split.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const annotationFile = pick(new RegExp(`-annotation-${esc}\\.csv$`), ['annotation.csv', 'annotations.csv', 'keypoints.csv']);
+  const pairsFile = pick(new RegExp(`-pairs-${esc}\\.csv$`), ['pairs.csv']);
+  let imageDir: string | null = null;
+  for (const cand of [join(dir, split), ...entries.filter((e) => e.endsWith('-dataset')).map((e) => join(dir, e, split)), join(dir, 'images')]) {
+    if (isDir(cand)) { imageDir = cand; break; }
+  }
+  let parsingDir: string | null = null;
+  for (const cand of [join(dir, 'parsing', split), join(dir, 'parsing')]) {
+    if (isDir(cand) && readdirSync(cand).some((f) => f.endsWith('.npy') || f.endsWith('.png'))) { parsingDir = cand; break; }
+  }
+  return { dir, split, imageDir, annotationFile, pairsFile, parsingDir };
+}
+
+/** The first image file (sorted) of a folder, or null. */
+export function firstImage(imageDir: string | null): string | null {
+  if (!imageDir) return null;
+  const f = readdirSync(imageDir).sort().find((e) => IMAGE_EXTENSIONS.includes(extname(e).toLowerCase()));
+  return f ? join(imageDir, f) : null;
+}
+
+async function imageSize(path: string): Promise<Frame | null> {
+  try {
+    const m = await sharp(path).metadata();
+    return m.height && m.width ? [m.height, m.width] : null;
+  } catch {
+    return null;
+  }
+}
+
+function synthFrame(dir: string): Frame | null {
+  const p = join(dir, 'synth.json');
+  if (!existsSync(p)) return null;
+  try {
+    const j = JSON.parse(readFileSync(p, 'utf8')) as { size?: unknown; height?: unknown; width?: unknown };
+    if (typeof j.height === 'number' && typeof j.width === 'number') return [j.height, j.width];
+    const s = j.size;
+    if (Array.isArray(s) && s.length === 2) return [Number(s[0]), Number(s[1])];
+    if (s && typeof s === 'object' && 'height' in s && 'width' in s) {
+      const o = s as { height: unknown; width: unknown };
+      return [Number(o.height), Number(o.width)];
+    }
+    if (typeof s === 'string' && /^\d+x\d+$/.test(s)) {
+      const [h, w] = s.split('x').map(Number) as [number, number];
+      return [h, w];
+    }
+  } catch { /* not ours to judge here; fall through to detection */ }
+  return null;
+}
+
+/** Picks the layout and frame of a split (see the file's comment). */
+export async function detectLayout(files: DatasetFiles, names: readonly string[]): Promise<{ layout: LayoutName; frame: Frame }> {
+  const first = firstImage(files.imageDir);
+  const size = first ? await imageSize(first) : null;
+  const synth = synthFrame(files.dir);
+  if (synth) return { layout: synth[0] === 128 && synth[1] === 64 ? 'market' : 'folder', frame: synth };
+  const fashion = names.length > 0 && names.slice(0, 20).every((n) => /^fas?hion/i.test(basename(n)));
+  if (fashion) {
+    if (size && size[1] === 176) return { layout: 'deepfashion-256x176', frame: LAYOUT_FRAMES['deepfashion-256x176'] };
+    return { layout: 'deepfashion-256x256', frame: LAYOUT_FRAMES['deepfashion-256x256'] };
+  }
+  if (size && size[0] === 128 && size[1] === 64) return { layout: 'market', frame: LAYOUT_FRAMES.market };
+  if (size) return { layout: 'folder', frame: size };
+  if (names.length > 0) return { layout: 'market', frame: LAYOUT_FRAMES.market };
+  throw new Error(`cannot tell the frame size of ${files.dir}: no readable image in ${files.imageDir ?? '(no image folder)'}; pass --layout or --frame HxW`);
+}
+
+/** The identity rule a layout uses. */
+export function layoutIdentity(layout: LayoutName): IdentityRule {
+  return layout.startsWith('deepfashion') ? 'deepfashion' : 'market';
+}
+
+/**
+ * Opens one split of a dataset: finds its files, reads the annotation and pairs CSVs, and settles the layout.
+ * Throws on a missing annotation file or image folder, and (unless `lenient`) on any CSV problem.
+ */
+export async function openDataset(dir: string, options: OpenOptions = {}): Promise<Dataset> {
+  const files = findDatasetFiles(dir, options.split ?? 'train');
+  const problems: Problem[] = [];
+  if (!files.annotationFile) {
+    throw new Error(`no annotation CSV for split '${files.split}' in ${dir}: expected <prefix>-annotation-${files.split}.csv or annotation.csv`);
+  }
+  if (!files.imageDir) {
+    throw new Error(`no image folder for split '${files.split}' in ${dir}: expected ${join(dir, files.split)}/, <name>-dataset/${files.split}/ or images/`);
+  }
+  const ann = scanAnnotationCsv(readFileSync(files.annotationFile, 'utf8'), files.annotationFile);
+  problems.push(...ann.problems);
+  const annotations = new Map(ann.rows.map((r) => [r.name, r]));
+  let layout: LayoutName;
+  let frame: Frame;
+  if (options.layout && options.layout !== 'auto') {
+    layout = options.layout;
+    if (layout === 'folder') {
+      const first = firstImage(files.imageDir);
+      const size = first ? await imageSize(first) : null;
+      if (!size && !options.frame) throw new Error(`layout 'folder' takes its frame from the images, but ${files.imageDir} has no readable image; pass --frame HxW`);
+      frame = options.frame ?? (size as Frame);
+    } else frame = options.frame ?? LAYOUT_FRAMES[layout];
+  } else {
+    const d = await detectLayout(files, ann.rows.map((r) => r.name));
+    layout = d.layout;
+    frame = options.frame ?? d.frame;
+  }
+  const identity = options.identity ?? layoutIdentity(layout);
+  let pairs: PairRow[];
+  let pairsGenerated = false;
+  if (files.pairsFile) {
+    const p = scanPairsCsv(readFileSync(files.pairsFile, 'utf8'), files.pairsFile);
+    problems.push(...p.problems);
+    pairs = p.rows;
+  } else {
+    pairs = makePairs(ann.rows, { identity }).map((p) => ({ ...p, line: 0 }));
+    pairsGenerated = true;
+  }
+  if (problems.length > 0 && !options.lenient) {
+    const shown = problems.slice(0, 5).map((p) => `${p.file}:${p.line}: ${p.message}`).join('\n  ');
+    throw new Error(`dataset ${dir} has ${problems.length} problem(s) in its CSVs:\n  ${shown}\nrun 'reposer data check ${dir}' for the full list`);
+  }
+  return { ...files, layout, frame, identity, annotations, pairs, pairsGenerated, problems };
+}
+
+/** The image file of an annotated name. */
+export function imagePath(ds: { imageDir: string | null }, name: string): string {
+  if (!ds.imageDir) throw new Error(`no image folder to find ${name} in`);
+  return join(ds.imageDir, name);
+}
+
+/** The parsing map of an image (<stem>.npy preferred, else <stem>.png), or null when there is none. */
+export function parsingPath(ds: { parsingDir: string | null }, name: string): string | null {
+  if (!ds.parsingDir) return null;
+  const stem = name.slice(0, name.length - extname(name).length);
+  for (const ext of ['.npy', '.png']) {
+    const p = join(ds.parsingDir, stem + ext);
+    if (isFile(p)) return p;
+  }
+  return null;
+}

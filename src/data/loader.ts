@@ -1,0 +1,183 @@
+// The pair loader: shuffled, batched, deterministic for a seed, with decoding and pose tensors in worker threads and
+// batches prefetched ahead of the consumer.
+//
+//   const ds = await openDataset('data/market', { split: 'train' });
+//   const loader = new PairLoader(ds, { batchSize: 8, seed: 1, workers: 2 });
+//   for await (const batch of loader.batches(epoch)) { ...; torch.dispose(batch); }
+//   await loader.close();
+//
+// Determinism: the order of pairs in an epoch is a seeded shuffle (seed, epoch), and batch b's augmentation is
+// seeded by (seed, epoch, b), so a batch's contents do not depend on the worker that built it or on timing.
+import { Worker } from 'node:worker_threads';
+import { cpus } from 'node:os';
+import { buildBatch, rawToBatch, type BatchFeatures, type BatchItem, type BatchSpec, type LoaderBatch, type RawBatch } from './batch.js';
+import type { Frame } from '../pose/heatmaps.js';
+import type { Pose } from '../pose/skeleton.js';
+import { imagePath, parsingPath, type Dataset } from './layouts.js';
+import { deriveSeed, mulberry32, shuffled } from './rng.js';
+
+export interface LoaderOptions extends BatchFeatures {
+  batchSize: number;
+  /** Seed of the shuffle and the augmentation; default 0. */
+  seed?: number;
+  /** Shuffle pairs each epoch; default true. */
+  shuffle?: boolean;
+  /** Drop a last incomplete batch; default false. */
+  dropLast?: boolean;
+  /** Worker threads; 0 builds batches in the calling thread. Default min(2, cores). */
+  workers?: number;
+  /** Batches in flight per worker; default 2. */
+  prefetch?: number;
+}
+
+/** What the loader needs of a dataset (a `Dataset` from openDataset fits). */
+export type LoaderDataset = Pick<Dataset, 'frame' | 'pairs' | 'annotations' | 'imageDir' | 'parsingDir'> & { dir?: string };
+
+interface Pending {
+  resolve: (raw: RawBatch) => void;
+  reject: (err: Error) => void;
+}
+
+export class PairLoader {
+  readonly frame: Frame;
+  readonly batchSize: number;
+  private readonly items: BatchItem[];
+  private readonly options: LoaderOptions;
+  private workers: Worker[] = [];
+  private pending = new Map<number, Pending>();
+  private nextId = 0;
+  private closed = false;
+
+  constructor(dataset: LoaderDataset, options: LoaderOptions) {
+    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
+      throw new Error(`PairLoader: batchSize must be a positive integer, got ${options.batchSize}`);
+    }
+    this.frame = dataset.frame;
+    this.batchSize = options.batchSize;
+    this.options = options;
+    const unknown: string[] = [];
+    const pose = (name: string): Pose | null => {
+      const r = dataset.annotations.get(name);
+      if (!r) unknown.push(name);
+      return r ? r.pose : null;
+    };
+    this.items = [];
+    for (const p of dataset.pairs) {
+      const a = pose(p.from);
+      const b = pose(p.to);
+      if (!a || !b) continue;
+      this.items.push({
+        nameA: p.from, nameB: p.to, pathA: imagePath(dataset, p.from), pathB: imagePath(dataset, p.to), poseA: a, poseB: b,
+        parsingA: parsingPath(dataset, p.from), parsingB: parsingPath(dataset, p.to),
+      });
+    }
+    if (unknown.length > 0) {
+      throw new Error(`PairLoader: ${unknown.length} pair entries name images without annotation (first: ${unknown[0]}); ` +
+        `run 'reposer data check ${dataset.dir ?? '<dataset>'}'`);
+    }
+    if (this.items.length === 0) throw new Error(`PairLoader: the dataset${dataset.dir ? ` ${dataset.dir}` : ''} has no pairs`);
+    const wanted = options.workers ?? Math.min(2, cpus().length);
+    for (let i = 0; i < wanted; i++) this.workers.push(this.startWorker());
+  }
+
+  /** Pairs in the dataset. */
+  get numPairs(): number {
+    return this.items.length;
+  }
+
+  /** Batches per epoch. */
+  get numBatches(): number {
+    const full = Math.floor(this.items.length / this.batchSize);
+    return this.options.dropLast || this.items.length % this.batchSize === 0 ? full : full + 1;
+  }
+
+  /** The pairs of epoch `epoch`, in the order the batches will hold them (names only). */
+  epochOrder(epoch = 0): { from: string; to: string }[] {
+    return this.order(epoch).map((i) => ({ from: (this.items[i] as BatchItem).nameA, to: (this.items[i] as BatchItem).nameB }));
+  }
+
+  private order(epoch: number): number[] {
+    const idx = this.items.map((_, i) => i);
+    if (this.options.shuffle === false) return idx;
+    return shuffled(idx, mulberry32(deriveSeed(this.options.seed ?? 0, epoch)));
+  }
+
+  private spec(epoch: number, b: number, order: number[]): BatchSpec {
+    const o = this.options;
+    const chunk = order.slice(b * this.batchSize, (b + 1) * this.batchSize).map((i) => this.items[i] as BatchItem);
+    return {
+      items: chunk, frame: this.frame, seed: deriveSeed(o.seed ?? 0, epoch, b),
+      sigma: o.sigma, masks: o.masks, affines: o.affines, affineMaskSize: o.affineMaskSize, parsing: o.parsing, augment: o.augment,
+    };
+  }
+
+  private startWorker(): Worker {
+    const worker = new Worker(new URL('./loader-worker.js', import.meta.url));
+    worker.on('message', (msg: { id: number; raw?: RawBatch; error?: string }) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.error !== undefined || !msg.raw) p.reject(new Error(msg.error ?? 'loader worker sent no batch'));
+      else p.resolve(msg.raw);
+    });
+    worker.on('error', (err) => {
+      for (const p of this.pending.values()) p.reject(new Error(`loader worker failed: ${err.message}`));
+      this.pending.clear();
+    });
+    return worker;
+  }
+
+  private request(spec: BatchSpec, b: number): Promise<() => LoaderBatch> {
+    if (this.workers.length === 0) {
+      return buildBatch(spec).then((batch) => () => batch);
+    }
+    const worker = this.workers[b % this.workers.length] as Worker;
+    const id = this.nextId++;
+    return new Promise<RawBatch>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ id, spec });
+    }).then((raw) => () => rawToBatch(raw));
+  }
+
+  /**
+   * Yields the batches of one epoch in order, keeping up to workers x prefetch batches in flight. The consumer
+   * owns each yielded batch's tensors (torch.dispose(batch)).
+   */
+  async *batches(epoch = 0): AsyncGenerator<LoaderBatch> {
+    if (this.closed) throw new Error('PairLoader: closed');
+    const order = this.order(epoch);
+    const total = this.numBatches;
+    const depth = Math.max(1, this.workers.length * (this.options.prefetch ?? 2));
+    const inflight: Promise<() => LoaderBatch>[] = [];
+    let next = 0;
+    const fill = (): void => {
+      while (next < total && inflight.length < depth) {
+        const p = this.request(this.spec(epoch, next, order), next);
+        p.catch(() => undefined); // surfaced when awaited in order
+        inflight.push(p);
+        next++;
+      }
+    };
+    try {
+      fill();
+      while (inflight.length > 0) {
+        const make = await (inflight.shift() as Promise<() => LoaderBatch>);
+        fill();
+        yield make();
+      }
+    } finally {
+      // Batches requested but not consumed (early break): wait for them and free what they made.
+      for (const p of inflight) {
+        p.then((make) => { const b = make(); for (const t of Object.values(b)) if (t && typeof t === 'object' && 'dispose' in t) (t as { dispose(): void }).dispose(); }, () => undefined);
+      }
+    }
+  }
+
+  /** Stops the worker threads. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const ws = this.workers;
+    this.workers = [];
+    await Promise.all(ws.map((w) => w.terminate()));
+  }
+}
