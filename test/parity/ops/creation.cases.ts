@@ -58,5 +58,7 @@ export const cases: ParityCase[] = [
   pc({ op: 'fill_', inputs: (dt) => ({ a: rn([3, 4], dt) }), ts: (x) => x.a.fill_(1.5), py: 'a.fill_(1.5)' }),
   pc({ op: 'zero_', inputs: (dt) => ({ a: rn([3, 4], dt) }), grad: ['a'], ts: (x) => x.a.mul(1).zero_(), py: 'a.mul(1).zero_()' }),
   pc({ op: 'isLeaf', inputs: (dt) => ({ a: rn([3], dt) }), ts: (x) => { const y = x.a.detach().requiresGrad_(); return [y.isLeaf(), y.mul(2).isLeaf()]; }, py: '(lambda y: [y.is_leaf, (y * 2).is_leaf])(a.detach().requires_grad_())' }),
+  // Python's `t.data = src`: swaps the storage (shape may change) without touching autograd history.
+  pc({ op: 'setData_', inputs: (dt) => ({ a: rn([3, 4], dt), b: rn([2, 5], dt) }), ts: (x) => { const y = x.a.clone(); y.setData_(x.b); return [y, x.b.mul(2)]; }, py: "(lambda y: (setattr(y, 'data', b), [y, b * 2])[1])(a.clone())" }),
   pc({ op: 'numel', inputs: (dt) => ({ a: rn([3, 4, 2], dt) }), ts: (x) => x.a.numel(), py: 'a.numel()' }),
 ];

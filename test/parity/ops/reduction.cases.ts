@@ -50,7 +50,7 @@ export const cases: ParityCase[] = [
   pc({ op: 'inverse', inputs: (dt) => ({ a: wellConditioned(dt, 4, [2]) }), grad: ['a'], ts: (x) => x.a.inverse(), py: 'torch.linalg.inv(a)' }),
   pc({ op: 'linalgSolve', inputs: (dt) => ({ a: wellConditioned(dt, 3, [2]), b: rn([2, 3, 2], dt) }), grad: ['a', 'b'], ts: (x) => torch.linalgSolve(x.a, x.b), py: 'torch.linalg.solve(a, b)' }),
   // PyTorch's CPU default driver is gelsy; for a full-rank system every driver gives the one least-squares solution.
-  pc({ op: 'linalgLstsq', inputs: (dt) => ({ a: rn([2, 6, 3], dt), b: rn([2, 6, 2], dt) }), ts: (x) => torch.linalgLstsq(x.a, x.b), py: 'torch.linalg.lstsq(a, b).solution', tol: { float32: { atol: 1e-4, rtol: 1e-4 }, float64: { atol: 1e-9, rtol: 1e-9 } }, tolWhy: 'gelsd (SVD) vs gelsy (QR) round differently' }),
+  pc({ op: 'linalgLstsq', inputs: (dt) => ({ a: rn([2, 6, 3], dt), b: rn([2, 6, 2], dt) }), grad: ['a', 'b'], ts: (x) => torch.linalgLstsq(x.a, x.b), py: 'torch.linalg.lstsq(a, b).solution', tol: { float32: { atol: 1e-4, rtol: 1e-4 }, float64: { atol: 1e-9, rtol: 1e-9 } }, tolWhy: 'gelsd (SVD) vs gelsy (QR) round differently' }),
   pc({ op: 'linalgQr', inputs: (dt) => ({ a: rn([2, 5, 3], dt) }), grad: ['a'], ts: (x) => torch.linalgQr(x.a), py: 'list(torch.linalg.qr(a))' }),
   pc({ op: 'diag', inputs: (dt) => ({ v: rn([4], dt), m: rn([4, 5], dt) }), grad: ['v', 'm'], ts: (x) => [x.v.diag(), x.v.diag(1), x.m.diag(), x.m.diag(-2)], py: '[v.diag(), v.diag(1), m.diag(), m.diag(-2)]' }),
   pc({ op: 'tril', inputs: (dt) => ({ m: rn([2, 4, 5], dt) }), grad: ['m'], ts: (x) => [x.m.tril(), x.m.tril(1), x.m.tril(-1)], py: '[m.tril(), m.tril(1), m.tril(-1)]' }),
