@@ -8,6 +8,10 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
+  data: {
+    summary: 'dataset tools: data check DIR, data pairs ANNOTATION.csv --out PAIRS.csv (data help lists all)',
+    run: async (args) => (await import('./data.js')).data(args),
+  },
   demo: {
     summary: 'run the main job on the embedded default data',
     run: async (args) => (await import('./demo.js')).demo(args),

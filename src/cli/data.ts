@@ -1,0 +1,107 @@
+// `reposer data <subcommand>`: dataset tools. Each subcommand is one entry of `dataCommands`, loaded on demand;
+// add a subcommand by adding an entry.
+import { writeFile } from 'node:fs/promises';
+import type { LayoutName } from '../data/layouts.js';
+
+export interface DataSubcommand {
+  summary: string;
+  usage: string;
+  run: (args: string[]) => Promise<void>;
+}
+
+/** Parses `--key value`, `--key=value` and bare `--flag` into options, and the rest into positionals. */
+export function parseArgs(args: readonly string[], flags: readonly string[] = []): { positional: string[]; options: Map<string, string> } {
+  const positional: string[] = [];
+  const options = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (!a.startsWith('--')) { positional.push(a); continue; }
+    const eq = a.indexOf('=');
+    if (eq > 0) { options.set(a.slice(2, eq), a.slice(eq + 1)); continue; }
+    const key = a.slice(2);
+    if (flags.includes(key)) { options.set(key, 'true'); continue; }
+    const v = args[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new Error(`option --${key} needs a value`);
+    options.set(key, v);
+    i++;
+  }
+  return { positional, options };
+}
+
+function parseFrame(text: string | undefined, what: string): [number, number] | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\d+)x(\d+)$/.exec(text);
+  if (!m) throw new Error(`${what} must be HxW in pixels, e.g. 128x64; got '${text}'`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+function checkKnown(options: Map<string, string>, known: readonly string[], usage: string): void {
+  for (const k of options.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k}\nusage: ${usage}`);
+}
+
+const checkUsage = 'reposer data check DIR [--split train|test|...] [--layout auto|market|deepfashion-256x176|deepfashion-256x256|folder] [--frame HxW]';
+const pairsUsage = 'reposer data pairs ANNOTATION.csv --out PAIRS.csv [--identity market|deepfashion] [--limit N] [--seed S]';
+
+export const dataCommands: Record<string, DataSubcommand> = {
+  check: {
+    summary: 'validate a dataset; report every problem with file and line (exit 1 when any)',
+    usage: checkUsage,
+    run: async (args) => {
+      const { positional, options } = parseArgs(args);
+      checkKnown(options, ['split', 'layout', 'frame'], checkUsage);
+      const dir = positional[0];
+      if (!dir || positional.length > 1) throw new Error(`give one dataset directory\nusage: ${checkUsage}`);
+      const { checkDataset, formatCheckReport } = await import('../data/check.js');
+      const { LAYOUTS } = await import('../data/layouts.js');
+      const layout = options.get('layout');
+      if (layout !== undefined && layout !== 'auto' && !(LAYOUTS as readonly string[]).includes(layout)) {
+        throw new Error(`--layout must be auto or one of ${LAYOUTS.join(', ')}; got '${layout}'`);
+      }
+      const report = await checkDataset(dir, {
+        splits: options.has('split') ? [options.get('split') as string] : undefined,
+        layout: layout as LayoutName | 'auto' | undefined,
+        frame: parseFrame(options.get('frame'), '--frame'),
+      });
+      console.log(formatCheckReport(report));
+      if (report.problems.length > 0) process.exitCode = 1;
+    },
+  },
+  pairs: {
+    summary: 'make a pairs CSV from an annotation CSV (same identity, full torso, no distractors)',
+    usage: pairsUsage,
+    run: async (args) => {
+      const { positional, options } = parseArgs(args);
+      checkKnown(options, ['out', 'identity', 'limit', 'seed'], pairsUsage);
+      const file = positional[0];
+      const out = options.get('out');
+      if (!file || !out) throw new Error(`give an annotation CSV and --out\nusage: ${pairsUsage}`);
+      const identity = options.get('identity') ?? 'market';
+      if (identity !== 'market' && identity !== 'deepfashion') throw new Error(`--identity must be market or deepfashion; got '${identity}'`);
+      const num = (k: string): number | undefined => {
+        const v = options.get(k);
+        if (v === undefined) return undefined;
+        if (!/^\d+$/.test(v)) throw new Error(`--${k} must be a non-negative integer; got '${v}'`);
+        return Number(v);
+      };
+      const { readAnnotationCsv, formatPairsCsv } = await import('../data/formats.js');
+      const { makePairs } = await import('../data/pairs.js');
+      const pairs = makePairs(await readAnnotationCsv(file), { identity, limit: num('limit'), seed: num('seed') });
+      await writeFile(out, formatPairsCsv(pairs));
+      console.log(`${out}: ${pairs.length} pairs`);
+    },
+  },
+};
+
+/** `reposer data <subcommand> ...` */
+export async function data(args: string[]): Promise<void> {
+  const [name, ...rest] = args;
+  const sub = name === undefined ? undefined : dataCommands[name];
+  if (!sub) {
+    const list = Object.entries(dataCommands).map(([n, c]) => `  ${n.padEnd(8)} ${c.summary}\n           ${c.usage}`).join('\n');
+    const help = name === undefined || name === 'help' || name === '--help';
+    const text = `${help ? '' : `unknown data subcommand '${name}'\n\n`}usage: reposer data <subcommand> [options]\n\nsubcommands:\n${list}`;
+    if (help) { console.log(text); return; }
+    throw new Error(text);
+  }
+  await sub.run(rest);
+}
