@@ -4,6 +4,8 @@
 #                 slice with offset, row), a one-entry OrderedDict, plain Python values, a 0-d and an empty tensor
 #   deflated.pth  model.pth re-zipped with deflate
 #   gan.pth       {'netG': sd, 'netD': sd, 'epoch': 1}: no conventional wrapper key
+#   p4.pth        model.pth's state dict saved with pickle_protocol=4 (FRAME, STACK_GLOBAL, MEMOIZE)
+#   bigendian.pth a checkpoint rewritten as a big-endian machine would save it (byteorder 'big', swapped storages)
 #   legacy.pth    torch.save(..., _use_new_zipfile_serialization=False)
 #   evil.pth      a checkpoint whose pickle calls os.system (would create argv[1]/pwned if unpickled by Python)
 #   py.safetensors  a safetensors file written by hand (struct + json), every dtype, with metadata
@@ -75,6 +77,26 @@ with zipfile.ZipFile(os.path.join(out, 'model.pth')) as src, \
 torch.save({'netG': sd, 'netD': collections.OrderedDict([('w', torch.ones(2))]), 'epoch': 1},
            os.path.join(out, 'gan.pth'))
 torch.save(sd, os.path.join(out, 'legacy.pth'), _use_new_zipfile_serialization=False)
+torch.save(sd, os.path.join(out, 'p4.pth'), pickle_protocol=4)
+
+# One tensor per storage, so storage keys '0', '1', ... follow the dict's order and each key's dtype is known.
+be = collections.OrderedDict([('f32', torch.randn(3, 4)), ('f64', torch.randn(2, dtype=torch.float64)),
+                              ('f16', torch.randn(3).half()), ('i64', torch.tensor([1, -2, 2 ** 40])),
+                              ('i16', torch.tensor([258, -3], dtype=torch.int16))])
+torch.save(be, os.path.join(out, 'le.pth'))
+with zipfile.ZipFile(os.path.join(out, 'le.pth')) as src, \
+        zipfile.ZipFile(os.path.join(out, 'bigendian.pth'), 'w') as dst:
+    root = src.namelist()[0].split('/')[0]
+    for info in src.infolist():
+        data = src.read(info.filename)
+        parts = info.filename.split('/')
+        if len(parts) == 3 and parts[1] == 'data':
+            t = list(be.values())[int(parts[2])]
+            data = t.contiguous().numpy().byteswap().tobytes()
+        if not info.filename.endswith('/byteorder'):
+            dst.writestr(info.filename, data)
+    dst.writestr(root + '/byteorder', 'big')
+os.remove(os.path.join(out, 'le.pth'))
 
 
 class Evil:
@@ -106,6 +128,7 @@ def dump(prefix, v):
 
 dump('model', sd)
 dump('mixed', mixed)
+dump('be', be)
 
 # safetensors by hand: header JSON with data_offsets, padded to 8 bytes, then the bytes in order.
 CODES = {torch.float32: 'F32', torch.float64: 'F64', torch.float16: 'F16', torch.bfloat16: 'BF16', torch.int64: 'I64',

@@ -59,9 +59,17 @@ test("a conv net's state_dict loads bit-exactly, int64 buffer included, with no 
   assert.equal(torch.memory().numTensors, before);
 });
 
-test('a deflated re-zip of the same checkpoint loads identically', () => {
-  const sd = loadPthStateDict(file('deflated.pth'));
-  assertBitwise(sd, 'model');
+test('a deflated re-zip and a protocol-4 save of the same state dict load identically', () => {
+  for (const name of ['deflated.pth', 'p4.pth']) {
+    const sd = loadPthStateDict(file(name));
+    assertBitwise(sd, 'model');
+    torch.dispose(sd);
+  }
+});
+
+test('a big-endian checkpoint (byteorder record) is byte-swapped on load', () => {
+  const sd = loadPthStateDict(file('bigendian.pth'));
+  assertBitwise(sd, 'be');
   torch.dispose(sd);
 });
 
