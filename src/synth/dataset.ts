@@ -115,9 +115,9 @@ export async function encodeRender(r: Render): Promise<{ jpg: Buffer; parsing: B
   const raw = (data: Uint8Array, channels: 1 | 3) => sharp(data, { raw: { width: r.width, height: r.height, channels } });
   const [jpg, parsing, mask] = await Promise.all([
     raw(r.image, 3).jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toBuffer(),
-    raw(r.parsing, 1).png({ compressionLevel: 9 }).toBuffer(),
+    raw(r.parsing, 1).toColourspace('b-w').png({ compressionLevel: 9 }).toBuffer(),
     // parsing > 0 is the mask: threshold 1 maps labels 1..9 to 255 and 0 to 0.
-    raw(r.parsing, 1).threshold(1, { grayscale: true }).png({ compressionLevel: 9 }).toBuffer(),
+    raw(r.parsing, 1).threshold(1).toColourspace('b-w').png({ compressionLevel: 9 }).toBuffer(),
   ]);
   return { jpg, parsing, mask };
 }
