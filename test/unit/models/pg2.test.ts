@@ -1,0 +1,131 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as torch from '../../../src/torch/index.js';
+import { Pg2Discriminator, Pg2Generator, Pg2G1, Pg2G2, pg2Defaults } from '../../../src/models/pg2/index.js';
+import { poseMaskL1, pg2DiscriminatorLoss } from '../../../src/models/pg2/losses.js';
+import { tfSamePadding } from '../../../src/models/layers/tf-same-conv.js';
+import { getModel } from '../../../src/models/registry.js';
+
+// Counted from the official TF code (models.py / models256.py / wgan_gp_128x64.py) layer by layer; see
+// docs/models-pg2-defgan.md. The issue's figures are these rounded: 134.8 M, 76.9 M, 10.9 M, 4.3 M.
+const OFFICIAL = {
+  deepfashion: { g1: 122_103_235, g2: 12_696_067, d: 10_896_257, published: { g: 134.8e6, d: 10.9e6 } },
+  market: { g1: 70_795_075, g2: 6_058_883, d: 4_324_737, published: { g: 76.9e6, d: 4.3e6 } },
+} as const;
+
+for (const preset of ['deepfashion', 'market'] as const) {
+  test(`PG2 ${preset}: parameter counts equal the official code's`, () => {
+    const cfg = pg2Defaults(preset);
+    const g = new Pg2Generator(cfg);
+    const d = new Pg2Discriminator({ imageSize: cfg.imageSize, dim: cfg.dDim, layers: cfg.dLayers });
+    try {
+      const want = OFFICIAL[preset];
+      assert.equal(g.g1.numParameters(), want.g1, 'G1');
+      assert.equal(g.g2.numParameters(), want.g2, 'G2');
+      assert.equal(d.numParameters(), want.d, 'D');
+      const gm = g.numParameters();
+      assert.ok(Math.abs(gm - want.published.g) / want.published.g < 0.005, `G1+G2 ${gm} within 0.5% of ${want.published.g}`);
+      // The published D figures have 2-3 significant digits; they agree to the digits given.
+      assert.equal((d.numParameters() / 1e6).toFixed(1), (want.published.d / 1e6).toFixed(1));
+    } finally {
+      g.dispose();
+      d.dispose();
+    }
+  });
+}
+
+test("PATN's 437.09 M for PG2 is G1 + G2 + D of the DeepFashion model times 3 (weights plus Adam's two moments)", () => {
+  const { g1, g2, d } = OFFICIAL.deepfashion;
+  assert.equal(((g1 + g2 + d) * 3 / 1e6).toFixed(2), '437.09');
+});
+
+test('TF SAME padding puts the odd pixel at the bottom/right', () => {
+  assert.deepEqual(tfSamePadding(128, 64, 3, 2), [0, 1, 0, 1]);
+  assert.deepEqual(tfSamePadding(128, 64, 5, 2), [1, 2, 1, 2]);
+  assert.deepEqual(tfSamePadding(9, 9, 3, 2), [1, 1, 1, 1]);
+  assert.deepEqual(tfSamePadding(16, 8, 3, 1), [1, 1, 1, 1]);
+  assert.deepEqual(tfSamePadding(16, 8, 1, 1), [0, 0, 0, 0]);
+});
+
+test('G1, G2 and D shapes on the tiny config; G2 on 128x64 leaves out the full-resolution skip', () => {
+  const cfg = pg2Defaults('tiny');
+  const before = torch.memory().numTensors;
+  const g = new Pg2Generator(cfg);
+  const d = new Pg2Discriminator({ imageSize: cfg.imageSize, dim: cfg.dDim, layers: cfg.dLayers });
+  try {
+    torch.scope(() => {
+      const x = torch.randn([2, 3, 64, 32]);
+      const p = torch.randn([2, 18, 64, 32]);
+      const g1 = g.g1.forward(x, p);
+      assert.deepEqual(g1.shape, [2, 3, 64, 32]);
+      assert.deepEqual(g.g2.forward(g1, x).shape, [2, 3, 64, 32]);
+      assert.deepEqual(g.forward(x, p).shape, [2, 3, 64, 32]);
+      assert.deepEqual(d.forward(x).shape, [2]);
+      assert.throws(() => g.g1.forward(torch.randn([1, 3, 32, 32]), torch.randn([1, 18, 32, 32])), /bottleneck map is 4x4, expected 8x4/);
+    });
+    // G2's first decoder level sees the deepest map (2n) plus its skip (2n); the last level has no skip.
+    assert.deepEqual(g.g2.dec.at(0).conv1.weight.shape, [8, 32, 3, 3]);
+    assert.deepEqual(g.g2.dec.at(1).conv1.weight.shape, [8, 8, 3, 3]);
+  } finally {
+    g.dispose();
+    d.dispose();
+  }
+  assert.equal(torch.memory().numTensors, before);
+  const all = new Pg2G2({ inChannels: 6, outChannels: 3, hidden: 8, repeatNum: 2, skips: 'all' });
+  try {
+    assert.deepEqual(all.dec.at(1).conv1.weight.shape, [8, 16, 3, 3], "'all' concatenates the full-resolution skip too");
+  } finally {
+    all.dispose();
+  }
+  const g1 = new Pg2G1({ inChannels: 21, outChannels: 3, hidden: 4, repeatNum: 2, zNum: 5, bottleneck: [2, 1] });
+  try {
+    assert.deepEqual(g1.fcEnc.weight.shape, [5, 2 * 1 * 8]);
+    assert.deepEqual(g1.fcDec.weight.shape, [2 * 1 * 4, 5]);
+  } finally {
+    g1.dispose();
+  }
+});
+
+test('pose-mask L1 averages |pred - target| * mask over every element; D loss halves real and fake', () => {
+  torch.scope(() => {
+    const pred = torch.zeros([1, 3, 2, 2]);
+    const target = torch.ones([1, 3, 2, 2]).mul(2);
+    const mask = torch.tensor([1, 0, 0, 0], [1, 1, 2, 2]);
+    assert.equal(poseMaskL1(pred, target, mask).item(), (3 * 2) / 12);
+    const real = torch.tensor([0, 0]);
+    const fake = torch.tensor([0, 0, 0, 0]);
+    assert.ok(Math.abs(pg2DiscriminatorLoss(real, fake).item() - Math.log(2)) < 1e-6);
+  });
+});
+
+test("'pg2' is registered with its four presets and refuses mis-sized batches by name", async () => {
+  await import('../../../src/models/pg2/index.js');
+  const fam = getModel('pg2');
+  assert.deepEqual((fam.defaults('market') as unknown as { imageSize: number[] }).imageSize, [128, 64]);
+  const model = fam.create(fam.defaults('tiny'));
+  try {
+    torch.scope(() => {
+      const batch = {
+        imageA: torch.zeros([1, 3, 16, 16]), imageB: torch.zeros([1, 3, 16, 16]),
+        keypointsA: torch.zeros([1, 18, 2]), keypointsB: torch.zeros([1, 18, 2]),
+        heatmapA: torch.zeros([1, 18, 16, 16]), heatmapB: torch.zeros([1, 18, 16, 16]),
+      };
+      assert.throws(() => model.generate(batch), /batch\.imageA has shape \[1,3,16,16\], expected \(N,3,64,32\)/);
+    });
+  } finally {
+    model.dispose();
+  }
+});
+
+test('configs/pg2/<preset>.json resolve to the typed defaults (the files are the official settings, in sync)', async () => {
+  const { resolveModelConfig } = await import('../../../src/models/registry.js');
+  for (const preset of ['deepfashion', 'market', 'small', 'tiny'] as const) {
+    const cfg = resolveModelConfig({ file: `configs/pg2/${preset}.json` });
+    assert.deepEqual(cfg, pg2Defaults(preset), preset);
+  }
+  const m = pg2Defaults('market');
+  const df = pg2Defaults('deepfashion');
+  assert.deepEqual([m.lambdaL1, df.lambdaL1], [10, 50]);
+  assert.deepEqual([m.batchSize, df.batchSize, m.maxSteps, df.maxSteps, m.stage1Steps], [16, 1, 60000, 80000, 22000]);
+  assert.deepEqual(m.optim, { lr: 2e-5, beta1: 0.5, beta2: 0.999 });
+});
