@@ -295,9 +295,9 @@ export function loadPth(path: string): PthValue {
         }
         const view = base(s).asStrided(r.size, r.stride, r.offset);
         const whole = users.get(s.key) === 1 && r.offset === 0 && numel === s.numel;
-        // A view that is its storage's only user and covers it all is kept as is; anything else is copied out, so no
-        // tensor silently pins (or aliases) a larger shared storage.
-        out.push(view.isContiguous() ? (whole ? view : view.clone()) : view.contiguous());
+        // A view that is its storage's only user and covers it all keeps that memory (detached, so autograd does not
+        // treat it as a view); anything else is copied out, so no tensor pins or aliases a larger shared storage.
+        out.push(view.isContiguous() ? (whole ? view.detach() : view.clone()) : view.contiguous());
       }
       return out;
     });
