@@ -12,7 +12,7 @@ DIR/<prefix>-pairs-{train,test}.csv (split by identity), DIR/parsing/{train,test
 DIR/masks/{train,test}/*.png and DIR/synth.json. The same options write the same bytes.
 --poses-from draws the poses from a real annotation CSV of the same frame size instead of random ones.`;
 
-const GRID_USAGE = `usage: reposer data synth-grid --out FILE.png [--identities 4] [--poses 4] [--seed 1] [--size 128x64]
+const GRID_USAGE = `usage: reposer data synth-grid --out FILE.png [--identities 4] [--poses 5] [--seed 8] [--size 128x64]
 
 Writes a picture of a few synthetic identities in a few poses, each beside its parsing map.`;
 
@@ -110,8 +110,8 @@ export async function synthGrid(args: string[]): Promise<void> {
     if (!out) throw new Error(`--out FILE.png is required\n\n${GRID_USAGE}`);
     const png = await synthGridPng({
       identities: intFlag(flags, 'identities', 4),
-      poses: intFlag(flags, 'poses', 4),
-      seed: intFlag(flags, 'seed', 1),
+      poses: intFlag(flags, 'poses', 5),
+      seed: intFlag(flags, 'seed', 8),
       size: parseSize(flags.get('size') ?? '128x64'),
     });
     await mkdir(dirname(out), { recursive: true });

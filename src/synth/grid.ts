@@ -33,11 +33,13 @@ export interface GridOptions {
   parsing?: boolean;
 }
 
-/** Renders the grid as PNG bytes. Default: 4 identities x 4 poses at 128x64, with parsing maps. */
+/** Renders the grid as PNG bytes. Default: 4 identities x 5 poses of world seed 8 at 128x64, with parsing maps. */
 export async function synthGridPng(o: GridOptions = {}): Promise<Buffer> {
   const nId = o.identities ?? 4;
-  const nPose = o.poses ?? 4;
-  const seed = o.seed ?? 1;
+  const nPose = o.poses ?? 5;
+  const seed = o.seed ?? 8;
+  if (!Number.isInteger(nId) || nId < 1 || nId > 64) throw new Error(`synth grid: identities must be an integer in 1..64, got ${nId}`);
+  if (!Number.isInteger(nPose) || nPose < 1 || nPose > 64) throw new Error(`synth grid: poses must be an integer in 1..64, got ${nPose}`);
   const size = o.size ?? { height: 128, width: 64 };
   const withParsing = o.parsing ?? true;
   const { height: H, width: W } = size;
