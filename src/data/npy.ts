@@ -42,8 +42,8 @@ export function parseNpy(bytes: Uint8Array, file = '.npy data'): NpyArray {
   const count = shape.reduce((a, b) => a * b, 1);
   const offset = start + headerLen;
   if (bytes.length - offset < count * kind.bytes) fail(`truncated: ${bytes.length - offset} data bytes for ${count} elements of ${kind.bytes} bytes`);
-  // Copy into a fresh, aligned buffer.
-  const raw = bytes.slice(offset, offset + count * kind.bytes).buffer;
+  // Copy into a fresh, aligned buffer (a Buffer's slice() is a view into a shared pool, hence the explicit copy).
+  const raw = new Uint8Array(bytes.subarray(offset, offset + count * kind.bytes)).buffer;
   let data: TypedArray;
   switch (kind.dtype) {
     case 'int8': data = new Int8Array(raw); break;
