@@ -75,3 +75,23 @@ test('truncated and corrupt pickles fail clearly', () => {
   assert.throws(() => unpickle(new Uint8Array([0x80, 0x02, 0x68, 0x07, 0x2e]), refuseAll), /memo key 7 was never stored/);
   assert.throws(() => unpickle(new Uint8Array([0x80, 0x02, 0x2e]), refuseAll), /stack underflow/);
 });
+
+test('every truncation and random byte corruption ends in a value or an Error, never a hang', () => {
+  for (let n = 0; n < PLAIN_P2.length; n++) {
+    assert.throws(() => unpickle(PLAIN_P2.subarray(0, n), refuseAll), Error, `truncated to ${n} bytes`);
+  }
+  let seed = 12345;
+  const rand = (k: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % k;
+  };
+  for (let trial = 0; trial < 2000; trial++) {
+    const bad = new Uint8Array(PLAIN_P2);
+    for (let j = 0; j < 1 + rand(3); j++) bad[rand(bad.length)] = rand(256);
+    try {
+      unpickle(bad, refuseAll);
+    } catch (err) {
+      assert.ok(err instanceof Error, `trial ${trial} threw a non-Error`);
+    }
+  }
+});
