@@ -90,6 +90,16 @@ export const dataCommands: Record<string, DataSubcommand> = {
       console.log(`${out}: ${pairs.length} pairs`);
     },
   },
+  synth: {
+    summary: 'write a synthetic Market-layout dataset (images, CSVs, parsing maps, masks); same seed, same bytes',
+    usage: 'reposer data synth --out DIR [--size 128x64] [--identities N] [--poses K] [--seed S] [--prefix P] [--test-fraction F] [--poses-from ANNOTATION.csv]',
+    run: async (args) => (await import('./data-synth.js')).synth(args),
+  },
+  'synth-grid': {
+    summary: 'write the README picture of synthetic identities in several poses',
+    usage: 'reposer data synth-grid --out FILE.png [--identities 4] [--poses 5] [--seed 8] [--size 128x64]',
+    run: async (args) => (await import('./data-synth.js')).synthGrid(args),
+  },
 };
 
 /** `reposer data <subcommand> ...` */
