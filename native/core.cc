@@ -2,6 +2,8 @@
 
 #include <torch/cuda.h>
 
+#include <sched.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -645,8 +647,11 @@ NAPI_MODULE_INIT() {
   napi_set_instance_data(env, ctx, finalize_context, nullptr);
   static bool threads_set = false;
   if (!threads_set) {
-    // libtorch defaults to one thread here; use the cores present unless REPOSER_THREADS says otherwise.
+    // libtorch defaults to one thread here; use the cores this process may run on (its affinity mask, as
+    // os.availableParallelism() counts them; taskset and container cpusets shrink it) unless REPOSER_THREADS says otherwise.
     int threads = static_cast<int>(std::thread::hardware_concurrency());
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0 && CPU_COUNT(&allowed) > 0) threads = CPU_COUNT(&allowed);
     if (const char* s = std::getenv("REPOSER_THREADS")) threads = std::atoi(s);
     if (threads > 0) at::set_num_threads(threads);
     threads_set = true;
