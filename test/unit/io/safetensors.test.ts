@@ -157,7 +157,7 @@ test('a checkpoint survives SIGKILL during a save', async () => {
     }
   `);
   const target = join(dir, 'killed.safetensors');
-  for (let round = 0; round < 4; round++) {
+  for (let round = 0; round < 3; round++) {
     const p = spawn(process.execPath, [child, target], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve) => p.stdout.once('data', () => resolve()));
     await new Promise((r) => setTimeout(r, 5 + Math.random() * 60));
