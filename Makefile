@@ -22,7 +22,7 @@ NATIVE_OBJ := $(patsubst native/%.cc,build/obj/%.o,$(NATIVE_SRC))
 ADDON := build/reposer.node
 TESTS = $(shell find dist/test -name '*.test.js' | sort)
 
-.PHONY: setup native gen build lint typecheck test test-slow demo bench-engine clean
+.PHONY: setup native gen build lint typecheck test test-slow demo bench-engine bench-models clean
 
 setup:
 	@bash scripts/setup.sh
@@ -65,6 +65,9 @@ demo: setup
 
 bench-engine: setup
 	node dist/bench/engine.js
+
+bench-models: setup
+	node dist/bench/models.js
 
 clean:
 	rm -rf build dist
