@@ -1,5 +1,6 @@
 // Importing this module registers every model family: each family's index.ts calls registerModel() on import.
 import './patn/index.js';
+import './pg2/index.js';
 
 export * from './registry.js';
 export * from './config.js';
