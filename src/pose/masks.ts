@@ -145,26 +145,31 @@ export function marketMask(keypoints: torch.Tensor, frame: Frame, options: Marke
     const dx = cols.sub(x.view([n, NUM_JOINTS, 1, 1]));
     const disks = dy.square().add(dx.square()).lt(radius * radius).to('float32').mul(visible.view([n, NUM_JOINTS, 1, 1]));
     let mask = disks.amax([1], true);
-    // Limb rectangles, one limb at a time over the whole batch to bound memory at 256 x 256.
+    // Limb rectangles, one limb at a time over the whole batch to bound memory at 256 x 256. In the limb's frame
+    // (unit vector u along it), a pixel is inside when |along - len/2| <= len/2 and |across| <= radius; both
+    // coordinates split into a row part and a column part, so only a few full-size ops run per limb.
+    // A tiny tolerance keeps pixel centres exactly on an edge inside despite float rounding.
+    const eps = 1e-4;
+    let inside = mask.gt(0.5);
     for (const [a, b] of limbs) {
-      mask = torch.scope(() => {
+      inside = torch.scope(() => {
         const y0 = y.select(1, a).view([n, 1, 1, 1]);
         const x0 = x.select(1, a).view([n, 1, 1, 1]);
         const ly = y.select(1, b).view([n, 1, 1, 1]).sub(y0);
         const lx = x.select(1, b).view([n, 1, 1, 1]).sub(x0);
         const len = ly.square().add(lx.square()).sqrt();
         const ok = visible.select(1, a).mul(visible.select(1, b)).view([n, 1, 1, 1]).mul(len.gt(0).to('float32'));
-        const safe = len.clamp(1e-6);
+        const uy = ly.div(len.clamp(1e-6));
+        const ux = lx.div(len.clamp(1e-6));
+        const half = torch.where(ok.gt(0), len.mul(0.5), -1); // -1: no pixel is inside a missing limb
         const py = rows.sub(y0);
         const px = cols.sub(x0);
-        const along = py.mul(ly).add(px.mul(lx)).div(safe);
-        const across = py.mul(lx).sub(px.mul(ly)).div(safe).abs();
-        // A tiny tolerance keeps pixel centres exactly on the rectangle's edge inside despite float rounding.
-        const eps = 1e-4;
-        const inside = along.ge(-eps).logicalAnd(along.le(len.add(eps))).logicalAnd(across.le(radius + eps)).to('float32').mul(ok);
-        return torch.maximum(mask, inside);
+        const along = py.mul(uy).sub(half).add(px.mul(ux)).abs().le(half.add(eps));
+        const across = py.mul(ux).sub(px.mul(uy)).abs().le(radius + eps);
+        return inside.logicalOr(along.logicalAnd(across));
       });
     }
+    mask = inside.to('float32');
     return closing(mask, options.close ?? 5);
   });
 }
