@@ -251,7 +251,7 @@ export function layoutFigure(identity: Identity, pose: Pose, height: number, _wi
     const out: Part[] = [
       capsule(s, e, wu, label, skin),
       capsule(e, w, wf, label, skin),
-      circle(add(w, mul(unit(sub(w, e), down), 0.35 * wf)), 0.62 * wu, label, skin),
+      circle(add(w, mul(unit(sub(w, e), down), 0.35 * wf)), 0.52 * wu, label, skin),
     ];
     if (identity.upper.sleeves === 'short') {
       out.push(capsule(s, lerp(s, e, 0.55), wu * 1.2, LABELS.upperClothes, upperPaint));

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../../../src/torch/index.js';
 import { poseFromPoints, NUM_JOINTS, type Pose } from '../../../src/pose/skeleton.js';
-import { LABELS, layoutFigure, makeIdentity, renderFigure, type Identity, type Render } from '../../../src/synth/index.js';
+import { LABELS, benchSynth, layoutFigure, makeIdentity, renderFigure, type Identity, type Render } from '../../../src/synth/index.js';
 
 const SIZE = { height: 128, width: 64 };
 
@@ -187,4 +187,10 @@ test('rendering leaks no tensors', async () => {
   const before = torch.memory().numTensors;
   await renderFigure(makeIdentity(1, 1), pose(FRONT), SIZE);
   assert.equal(torch.memory().numTensors, before);
+});
+
+test('benchSynth reports renders per second (wall and CPU)', async () => {
+  const r = await benchSynth({ renders: 10 });
+  assert.ok(r.synth_renders_per_s > 0 && Number.isFinite(r.synth_renders_per_s));
+  assert.ok(r.synth_renders_per_cpu_s > 0 && Number.isFinite(r.synth_renders_per_cpu_s));
 });
