@@ -156,3 +156,50 @@ function disposeState(s: ParamState): void {
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && k !== 'params')) as Partial<T>;
 }
+
+/** An optimiser state dict split for storage: tensors by name, everything else as JSON. */
+export interface FlatOptimizerState {
+  /** 'state.<paramIndex>.<key>' -> tensor (live references into the state dict). */
+  tensors: Map<string, Tensor>;
+  /** Hyper-parameters per group and the numeric state entries ('<paramIndex>.<key>' -> number, e.g. step counts). */
+  json: { paramGroups: Record<string, unknown>[]; numbers: Record<string, number> };
+}
+
+/** Splits a state dict into named tensors and JSON, e.g. for a safetensors file with a JSON sidecar. */
+export function flattenOptimizerState<H>(sd: OptimizerStateDict<H>): FlatOptimizerState {
+  const tensors = new Map<string, Tensor>();
+  const numbers: Record<string, number> = {};
+  for (const [i, s] of sd.state) {
+    for (const [k, v] of Object.entries(s)) {
+      if (v instanceof Tensor) tensors.set(`state.${i}.${k}`, v);
+      else numbers[`${i}.${k}`] = v;
+    }
+  }
+  return { tensors, json: { paramGroups: structuredClone(sd.paramGroups) as Record<string, unknown>[], numbers } };
+}
+
+/** The inverse of flattenOptimizerState; pass the result to loadStateDict (which copies the tensors). */
+export function unflattenOptimizerState<H>(flat: FlatOptimizerState): OptimizerStateDict<H> {
+  const state = new Map<number, ParamState>();
+  const entry = (key: string, what: string): [ParamState, string] => {
+    const m = /^(\d+)\.([A-Za-z_][\w]*)$/.exec(key);
+    if (!m) throw new Error(`unflattenOptimizerState: ${what} key '${key}' is not '<paramIndex>.<name>'`);
+    const i = Number(m[1]);
+    let s = state.get(i);
+    if (!s) {
+      s = {};
+      state.set(i, s);
+    }
+    return [s, m[2] as string];
+  };
+  for (const [key, t] of flat.tensors) {
+    if (!key.startsWith('state.')) throw new Error(`unflattenOptimizerState: tensor key '${key}' does not start with 'state.'`);
+    const [s, name] = entry(key.slice(6), 'tensor');
+    s[name] = t;
+  }
+  for (const [key, n] of Object.entries(flat.json.numbers)) {
+    const [s, name] = entry(key, 'number');
+    s[name] = n;
+  }
+  return { state, paramGroups: structuredClone(flat.json.paramGroups) as (H & { params: number[] })[] };
+}
