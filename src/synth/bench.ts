@@ -13,13 +13,14 @@ import { renderFigure } from './render.js';
  */
 export async function benchSynth(options: { renders?: number } = {}): Promise<{ synth_renders_per_s: number; synth_renders_per_cpu_s: number }> {
   const n = options.renders ?? 400;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`benchSynth: renders must be a positive integer, got ${n}`);
   const size = { height: 128, width: 64 };
   const previous = sharp.concurrency();
   sharp.concurrency(1);
   try {
     const ids = Array.from({ length: 16 }, (_, i) => makeIdentity(42, i + 1));
     const rng = new Rng(42);
-    const poses = Array.from({ length: n }, (_, i) => samplePose(ids[i % ids.length]!, size, rng));
+    const poses = Array.from({ length: Math.max(n, 20) }, (_, i) => samplePose(ids[i % ids.length]!, size, rng));
     for (let i = 0; i < 20; i++) await renderFigure(ids[i % ids.length]!, poses[i]!, size);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
