@@ -24,6 +24,11 @@
 //   5. neck, then the upper garment's trunk, then the head (long hair over the back in a back view),
 //   6. arms with z ≥ 0, lower z first.
 // Ties go right before left.
+//
+// Labels (SPT's 10, merged from LIP's as SPT does): the head's skin and the neck are face (1); hair, including
+// long hair over the back, is hair (2); the shirt's trunk and its sleeves are upper clothes (3); trousers and shorts
+// are pants (4); a skirt is skirt (5); bare arm skin and hands are left/right arm (6/7); bare leg skin and shoes are
+// left/right leg (8/9). Left and right are the person's. Eyes are painted only; their pixels stay face.
 import { NUM_JOINTS, J, type Pose } from '../pose/skeleton.js';
 import type { Identity, RGB, UpperPattern } from './identity.js';
 
