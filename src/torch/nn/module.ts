@@ -211,6 +211,12 @@ export abstract class Module {
     return { missingKeys, unexpectedKeys };
   }
 
+  /** Sets requiresGrad on every parameter, e.g. to freeze a discriminator while the generator trains. Returns this. */
+  requiresGrad_(requiresGrad = true): this {
+    for (const p of this.parameters()) p.requiresGrad = requiresGrad;
+    return this;
+  }
+
   /** Clears every parameter's gradient (PyTorch's zero_grad(set_to_none=True)). */
   zeroGrad(): void {
     for (const p of this.parameters()) p.grad = null;

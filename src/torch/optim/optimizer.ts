@@ -136,7 +136,10 @@ export abstract class Optimizer<H extends { lr: number }> {
       for (const [id, s] of sd.state) {
         const p = byIndex[id] as Tensor;
         const copy: ParamState = {};
-        for (const [key, v] of Object.entries(s)) copy[key] = v instanceof Tensor ? v.clone().keep() : v;
+        // As PyTorch: state follows the parameter's dtype and device (a checkpoint may come from another device).
+        for (const [key, v] of Object.entries(s)) {
+          copy[key] = v instanceof Tensor ? scope(() => v.to(p.dtype).toDevice(p.device).clone()).keep() : v;
+        }
         this.state.set(p, copy);
       }
     });

@@ -123,6 +123,11 @@ test('zeroGrad clears gradients; toDtype converts in place and keeps integer buf
     assert.ok(net.parameters().every((p) => p.grad !== null));
     net.zeroGrad();
     assert.ok(net.parameters().every((p) => p.grad === null));
+    net.requiresGrad_(false);
+    assert.ok(net.parameters().every((p) => !p.requiresGrad));
+    assert.equal(net.forward(torch.randn([1, 2, 3, 3])).requiresGrad, false, 'a frozen module records no graph');
+    net.requiresGrad_();
+    assert.ok(net.parameters().every((p) => p.requiresGrad));
     const w = net.conv1.weight;
     net.toDtype('float64');
     assert.equal(net.conv1.weight, w, 'same object');
