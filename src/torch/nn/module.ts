@@ -59,6 +59,8 @@ export abstract class Module {
   }
 
   /** Registers a buffer (state saved in stateDict but not trained, e.g. running_mean); null declares an absent one. */
+  protected buffer(name: string, tensor: Tensor): Tensor;
+  protected buffer(name: string, tensor: Tensor | null): Tensor | null;
   protected buffer(name: string, tensor: Tensor | null): Tensor | null {
     if (tensor !== null && !(tensor instanceof Tensor)) throw new TypeError(`${this.constructor.name}.buffer('${name}'): expected a Tensor or null`);
     this.register(name, { kind: 'buffer', value: tensor });
@@ -179,12 +181,15 @@ export abstract class Module {
   /**
    * Copies each value of `state` into the tensor of the same name, in place (dtype and device converted), so
    * optimisers holding the parameters stay valid. Shapes must match. With strict (the default), missing and
-   * unexpected keys are errors; otherwise they are skipped and returned.
+   * unexpected keys are errors; otherwise they are skipped and returned. A missing `num_batches_tracked` (checkpoints
+   * from PyTorch < 0.4.1) is set to 0, as PyTorch does, and not reported.
    */
   loadStateDict(state: Map<string, Tensor>, options: LoadStateDictOptions = {}): LoadStateDictResult {
     const strict = options.strict ?? true;
     const own = this.stateDict();
-    const missingKeys = [...own.keys()].filter((k) => !state.has(k));
+    // Checkpoints from PyTorch before 0.4.1 have no num_batches_tracked; PyTorch loads them with the count at 0.
+    const untracked = [...own.keys()].filter((k) => !state.has(k) && (k === 'num_batches_tracked' || k.endsWith('.num_batches_tracked')));
+    const missingKeys = [...own.keys()].filter((k) => !state.has(k) && !untracked.includes(k));
     const unexpectedKeys = [...state.keys()].filter((k) => !own.has(k));
     const problems: string[] = [];
     for (const [k, target] of own) {
@@ -207,6 +212,7 @@ export abstract class Module {
         const src = state.get(k);
         if (src !== undefined) target.copy_(src);
       }
+      for (const k of untracked) own.get(k)?.zero_();
     });
     return { missingKeys, unexpectedKeys };
   }

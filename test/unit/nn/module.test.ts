@@ -108,6 +108,11 @@ test('stateDict holds live tensors; loadStateDict copies in place and checks nam
     });
     assert.deepEqual(b.loadStateDict(partial, { strict: false }), { missingKeys: ['heads.1.weight'], unexpectedKeys: ['extra.weight'] });
 
+    const old = new Map([...a.stateDict()].filter(([k]) => !k.endsWith('num_batches_tracked')));
+    torch.noGrad(() => b.stateDict().get('model.0.norm.num_batches_tracked')?.fill_(7));
+    assert.deepEqual(b.loadStateDict(old), { missingKeys: [], unexpectedKeys: [] }, 'a pre-0.4.1 checkpoint loads strictly');
+    assert.equal(b.stateDict().get('model.0.norm.num_batches_tracked')?.item(), 0, 'its count starts at 0, as PyTorch');
+
     const wrong = new Map(a.stateDict());
     wrong.set('heads.0.weight', torch.zeros([1, 3, 1, 1]));
     assert.throws(() => b.loadStateDict(wrong, { strict: false }), /size mismatch for 'heads\.0\.weight': the state has shape \[1,3,1,1\], the module \[1,2,1,1\]/);
