@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import sharp from 'sharp';
 import * as torch from '../../../src/torch/index.js';
 import { poseFromPoints, NUM_JOINTS, type Pose } from '../../../src/pose/skeleton.js';
-import { LABELS, benchSynth, layoutFigure, makeIdentity, renderFigure, type Identity, type Render } from '../../../src/synth/index.js';
+import { LABELS, benchSynth, figureSvg, layoutFigure, makeIdentity, renderFigure, type Identity, type Render } from '../../../src/synth/index.js';
 
 const SIZE = { height: 128, width: 64 };
 
@@ -193,4 +194,20 @@ test('benchSynth reports renders per second (wall and CPU)', async () => {
   const r = await benchSynth({ renders: 10 });
   assert.ok(r.synth_renders_per_s > 0 && Number.isFinite(r.synth_renders_per_s));
   assert.ok(r.synth_renders_per_cpu_s > 0 && Number.isFinite(r.synth_renders_per_cpu_s));
+});
+
+test('the label half is drawn without antialiasing: its alpha is 0 or 255 and its grey levels are exact labels', async () => {
+  const svg = figureSvg(makeIdentity(3, 8), pose(FRONT), 128, 64);
+  const { data, info } = await sharp(Buffer.from(svg)).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  assert.deepEqual([info.height, info.width, info.channels], [256, 64, 4]);
+  let opaque = 0;
+  for (let i = 128 * 64 * 4; i < data.length; i += 4) {
+    const a = data[i + 3] as number;
+    assert.ok(a === 0 || a === 255, `alpha ${a} in the label half`);
+    assert.ok(data[i] === data[i + 1] && data[i] === data[i + 2] && (data[i] as number) <= 9);
+    if (a === 0) assert.equal(data[i], 0);
+  }
+  // The painted half covers the whole frame (its blending is checked by the antialiasing test above).
+  for (let i = 0; i < 128 * 64 * 4; i += 4) if ((data[i + 3] as number) === 255) opaque++;
+  assert.equal(opaque, 128 * 64, 'the painted half is opaque (it has a background)');
 });
