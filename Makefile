@@ -22,7 +22,7 @@ NATIVE_OBJ := $(patsubst native/%.cc,build/obj/%.o,$(NATIVE_SRC))
 ADDON := build/reposer.node
 TESTS = $(shell find dist/test -name '*.test.js' | sort)
 
-.PHONY: setup native gen build lint typecheck test test-slow demo bench-engine bench-models clean
+.PHONY: setup native gen build lint typecheck test test-slow demo bench-engine bench-models bench-data clean
 
 setup:
 	@bash scripts/setup.sh
@@ -68,6 +68,9 @@ bench-engine: setup
 
 bench-models: setup
 	node dist/bench/models.js
+
+bench-data: setup
+	node dist/bench/data.js
 
 clean:
 	rm -rf build dist

@@ -149,35 +149,43 @@ export async function buildBatch(spec: BatchSpec): Promise<LoaderBatch> {
   poses.forEach((p, i) => kpFlat.set(p, i * NUM_JOINTS * 2));
   const masks = spec.masks ?? ['pg2'];
   return torch.scope(() => torch.noGrad(() => {
-    let images = torch.tensor(pixels, [2 * n, h, w, 3]).permute([0, 3, 1, 2]).to('float32').div(127.5).sub(1);
-    let labels = parsing ? torch.tensor(parsing, [2 * n, h, w]) : null;
-    if (params) {
-      images = augmentImages(images, params, 'bilinear', 'border');
-      if (labels) labels = augmentImages(labels.unsqueeze(1).to('float32'), params, 'nearest', 'zeros').squeeze(1).round().to('int64');
-    }
-    const kp = torch.tensor(kpFlat, [2 * n, NUM_JOINTS, 2]);
-    const hm = heatmaps(kp, frame, spec.sigma ?? 6);
-    const kpB = kp.narrow(0, n, n);
+    // A and B are built as separate tensors (not one 2N tensor split afterwards) so that no full-size copy is made
+    // to cut them apart: at 256x176 a side's heatmaps alone are 26 MB for a batch of 8.
+    const side = (s: 0 | 1): { image: torch.Tensor; kp: torch.Tensor; labels: torch.Tensor | null } => {
+      const p = params ? params.slice(s * n, (s + 1) * n) : null;
+      let image = torch.tensor(pixels.subarray(s * n * plane, (s + 1) * n * plane), [n, h, w, 3])
+        .to('float32').div(127.5).sub(1).permute([0, 3, 1, 2]).contiguous();
+      let labels = parsing ? torch.tensor(parsing.subarray(s * n * h * w, (s + 1) * n * h * w), [n, h, w]) : null;
+      if (p) {
+        image = augmentImages(image, p, 'bilinear', 'border');
+        if (labels) labels = augmentImages(labels.unsqueeze(1).to('float32'), p, 'nearest', 'zeros').squeeze(1).round().to('int64');
+      }
+      const kp = torch.tensor(kpFlat.subarray(s * n * NUM_JOINTS * 2, (s + 1) * n * NUM_JOINTS * 2), [n, NUM_JOINTS, 2]);
+      return { image, kp, labels };
+    };
+    const a = side(0);
+    const b = side(1);
+    const sigma = spec.sigma ?? 6;
     const out: LoaderBatch = {
-      imageA: images.narrow(0, 0, n).contiguous(),
-      imageB: images.narrow(0, n, n).contiguous(),
-      keypointsA: kp.narrow(0, 0, n).contiguous(),
-      keypointsB: kpB.contiguous(),
-      heatmapA: hm.narrow(0, 0, n).contiguous(),
-      heatmapB: hm.narrow(0, n, n).contiguous(),
+      imageA: a.image,
+      imageB: b.image,
+      keypointsA: a.kp,
+      keypointsB: b.kp,
+      heatmapA: heatmaps(a.kp, frame, sigma),
+      heatmapB: heatmaps(b.kp, frame, sigma),
       namesA: items.map((it) => it.nameA),
       namesB: items.map((it) => it.nameB),
     };
-    if (masks.includes('pg2')) out.maskB = pg2Mask(kpB, frame);
-    if (masks.includes('market')) out.marketMaskB = marketMask(kpB, frame);
+    if (masks.includes('pg2')) out.maskB = pg2Mask(b.kp, frame);
+    if (masks.includes('market')) out.marketMaskB = marketMask(b.kp, frame);
     if (spec.affines) {
-      const a = partAffines(kp.narrow(0, 0, n), kpB, frame, { maskSize: spec.affineMaskSize ?? frame });
-      out.partTheta = a.theta;
-      out.partMasks = a.masks;
+      const pa = partAffines(a.kp, b.kp, frame, { maskSize: spec.affineMaskSize ?? frame });
+      out.partTheta = pa.theta;
+      out.partMasks = pa.masks;
     }
-    if (labels) {
-      out.parsingA = labels.narrow(0, 0, n).contiguous();
-      out.parsingB = labels.narrow(0, n, n).contiguous();
+    if (a.labels && b.labels) {
+      out.parsingA = a.labels;
+      out.parsingB = b.labels;
     }
     return out;
   }));

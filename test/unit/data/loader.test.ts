@@ -95,6 +95,10 @@ test('batches hold the decoded images in [-1,1], poses, heatmaps, masks, affines
     const px = torch.scope(() => b.imageA.select(0, 0).select(1, 10).select(1, 20).toArray() as number[]);
     const want = [0, 1, 2].map((c) => data[(10 * 256 + 20) * 3 + c]! / 127.5 - 1);
     px.forEach((v, c) => assert.ok(Math.abs(v - want[c]!) < 1e-6, `pixel channel ${c}: ${v} vs ${want[c]}`));
+    // And image B of that pair (3_B.jpg), which sits after all the A images in the decoded buffer.
+    const dataB = (await sharp(join(dir, 'images', '3_B.jpg')).removeAlpha().raw().toBuffer({ resolveWithObject: true })).data;
+    const pxB = torch.scope(() => b.imageB.select(0, 0).select(1, 200).select(1, 100).toArray() as number[]);
+    pxB.forEach((v, c) => assert.ok(Math.abs(v - (dataB[(200 * 256 + 100) * 3 + c]! / 127.5 - 1)) < 1e-6, `B pixel channel ${c}`));
     for (const bb of batches) torch.dispose(bb);
     assert.equal(torch.memory().numTensors, before, 'every tensor of every batch was handed to the caller and freed');
   });
