@@ -4,7 +4,7 @@
 //   Adam. The same net in bench/engine_py.py with the same thread count. Warm-up, then the median of N steps.
 //   The two sides alternate in rounds so that load from other processes falls on both.
 // - Per-call overhead: torch.add on two 8-element float tensors, inside a scope and with explicit dispose(), vs
-//   Python's `for _ in range(n): torch.add(a, b)`.
+//   Python's `for _ in range(n): torch.add(a, b)`; wall-clock medians, plus process CPU time (robust to load).
 // Prints progress to stderr and ONE JSON object as the last line of stdout.
 //
 // Options (environment): BENCH_STEPS (default 10), BENCH_WARMUP (3), BENCH_ROUNDS (2), BENCH_TINY_N (200000).
@@ -93,7 +93,7 @@ function trainStepTimes(): number[] {
 }
 
 /** Microseconds per torch.add(a, b): results released by a scope every 1000 calls, or by dispose() each call. */
-function tinyOpTimes(withDispose: boolean): number[] {
+function tinyOpTimes(withDispose: boolean): { wall: number[]; cpu: number[] } {
   const a = torch.randn([8]).keep();
   const b = torch.randn([8]).keep();
   const chunk = 1000;
@@ -110,18 +110,22 @@ function tinyOpTimes(withDispose: boolean): number[] {
     }
   };
   run(Math.ceil(TINY_N / 2));
-  const samples: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let r = 0; r < TINY_REPEATS; r++) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     run(TINY_N);
-    samples.push(Number(process.hrtime.bigint() - t0) / 1e3 / TINY_N);
+    wall.push(Number(process.hrtime.bigint() - t0) / 1e3 / TINY_N);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / TINY_N);
   }
   a.dispose();
   b.dispose();
-  return samples;
+  return { wall, cpu };
 }
 
-interface PyResult { threads: number; torch: string; train_ms?: number[]; tiny_us?: number[] }
+interface PyResult { threads: number; torch: string; train_ms?: number[]; tiny_us?: number[]; tiny_cpu_us?: number[] }
 
 function python(config: Record<string, unknown>): PyResult {
   const r = spawnSync(PYTHON, [script, JSON.stringify(config)], { encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -145,7 +149,7 @@ function main(): void {
   }
   const tinyScope = tinyOpTimes(false);
   const tinyDispose = tinyOpTimes(true);
-  const pyTiny = python({ threads, tinyN: TINY_N, tinyRepeats: TINY_REPEATS, train: false, tiny: true }).tiny_us ?? [];
+  const pyTiny = python({ threads, tinyN: TINY_N, tinyRepeats: TINY_REPEATS, train: false, tiny: true });
 
   const tsMs = median(tsTrain);
   const pyMs = median(pyTrain);
@@ -167,9 +171,13 @@ function main(): void {
     train_step_ratio: round(tsMs / pyMs, 3),
     tiny_op: 'torch.add of two 8-element float32 tensors',
     tiny_op_calls: TINY_N,
-    tiny_op_us_ts: round(median(tinyScope), 3),
-    tiny_op_us_ts_dispose: round(median(tinyDispose), 3),
-    tiny_op_us_py: round(median(pyTiny), 3),
+    tiny_op_us_ts: round(median(tinyScope.wall), 3),
+    tiny_op_us_ts_dispose: round(median(tinyDispose.wall), 3),
+    tiny_op_us_py: round(median(pyTiny.tiny_us ?? []), 3),
+    // The same loops in process CPU time, which other processes' load disturbs far less than wall time.
+    tiny_op_cpu_us_ts: round(median(tinyScope.cpu), 3),
+    tiny_op_cpu_us_ts_dispose: round(median(tinyDispose.cpu), 3),
+    tiny_op_cpu_us_py: round(median(pyTiny.tiny_cpu_us ?? []), 3),
     train_gflop_per_step: round(trainFlops / 1e9, 3),
     train_gflops: round(gflops, 1),
     flop_rule: 'convolutions only: forward = 2 x MACs (N*Cout*H*W*Cin*9 per conv); backward = 2 x forward (input and weight gradients); step = 3 x forward; ReLU, MSE and Adam not counted',
