@@ -166,4 +166,16 @@ export const defganFamily: ModelFamily<DefGanConfig> = registerModel<DefGanConfi
   summary: 'Deformable GAN (Siarohin et al. 2018): two-stream U-Net with deformable skips, conditional patch D, NN loss (variants baseline/dsc/full)',
   defaults: defganDefaults,
   create: (cfg) => new DefGanModel(cfg),
+  // Without VGG19 (a frozen loss network, not part of the model) and without optimisers.
+  parameterCounts: (cfg) => {
+    validateDefGanConfig(cfg);
+    const g = new DefGanGenerator(cfg);
+    const d = new DefGanDiscriminator(6 + 2 * cfg.poseChannels, cfg.dDim);
+    try {
+      return { netG: g.numParameters(), netD: d.numParameters() };
+    } finally {
+      g.dispose();
+      d.dispose();
+    }
+  },
 });

@@ -170,4 +170,15 @@ export const pg2Family: ModelFamily<Pg2Config> = registerModel<Pg2Config>({
   summary: 'PG2 (Ma et al. 2017): two-stage G1 (U-Net with FC bottleneck) + G2 (difference U-Net), DCGAN D, pose-mask L1',
   defaults: pg2Defaults,
   create: (cfg) => new Pg2Model(cfg),
+  parameterCounts: (cfg) => {
+    validatePg2Config(cfg);
+    const g = new Pg2Generator(cfg);
+    const d = new Pg2Discriminator({ imageSize: cfg.imageSize, dim: cfg.dDim, layers: cfg.dLayers });
+    try {
+      return { netG: g.numParameters(), netD: d.numParameters() };
+    } finally {
+      g.dispose();
+      d.dispose();
+    }
+  },
 });

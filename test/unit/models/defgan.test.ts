@@ -149,3 +149,20 @@ test('configs/defgan/<preset>.json resolve to the typed defaults', async () => {
   assert.deepEqual([df.nnSize, m.nnSize, df.nnWeight, df.l1Weight, df.batchSize, m.batchSize], [5, 3, 0.01, 100, 2, 4]);
   assert.deepEqual(m.optim, { lr: 2e-4, beta1: 0.5, beta2: 0.999 });
 });
+
+test('parameterCounts (for `reposer models`) equals the built model’s modules, without needing VGG19', async () => {
+  await import('../../../src/models/defgan/index.js');
+  const { countParameters, getModel } = await import('../../../src/models/registry.js');
+  const { DefGanModel } = await import('../../../src/models/defgan/index.js');
+  const fam = getModel('defgan');
+  const cfg = { ...defganDefaults('tiny'), variant: 'dsc' as const };
+  const model = new DefGanModel(cfg);
+  try {
+    const built = Object.fromEntries([...model.modules()].map(([k, m]) => [k, m.numParameters()]));
+    assert.deepEqual(countParameters(fam, cfg), built);
+    const full = { ...cfg, variant: 'full' as const, vgg19Path: '/nonexistent.pth' };
+    assert.deepEqual(countParameters(fam, full), built, "'full' has dsc's networks and counts without the VGG file");
+  } finally {
+    model.dispose();
+  }
+});

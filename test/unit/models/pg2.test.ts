@@ -129,3 +129,16 @@ test('configs/pg2/<preset>.json resolve to the typed defaults (the files are the
   assert.deepEqual([m.batchSize, df.batchSize, m.maxSteps, df.maxSteps, m.stage1Steps], [16, 1, 60000, 80000, 22000]);
   assert.deepEqual(m.optim, { lr: 2e-5, beta1: 0.5, beta2: 0.999 });
 });
+
+test('parameterCounts (for `reposer models`) equals the built model’s modules', async () => {
+  const { countParameters } = await import('../../../src/models/registry.js');
+  const fam = getModel('pg2');
+  const cfg = fam.defaults('tiny');
+  const model = fam.create(cfg);
+  try {
+    const built = Object.fromEntries([...model.modules()].map(([k, m]) => [k, m.numParameters()]));
+    assert.deepEqual(countParameters(fam, cfg), built);
+  } finally {
+    model.dispose();
+  }
+});
