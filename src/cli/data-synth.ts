@@ -5,12 +5,13 @@ import { readAnnotationCsv } from '../data/formats.js';
 import { parseSize, synthGridPng, writeSynthDataset } from '../synth/index.js';
 
 const SYNTH_USAGE = `usage: reposer data synth --out DIR [--size 128x64] [--identities 20] [--poses 8] [--seed 0]
-                          [--prefix synth] [--test-fraction 0.2] [--poses-from ANNOTATION.csv]
+                          [--prefix synth] [--test-fraction 0.2] [--poses-from ANNOTATION.csv] [--image-format jpg|png]
 
 Writes a synthetic dataset in the Market layout: DIR/{train,test}/*.jpg, DIR/<prefix>-annotation-{train,test}.csv,
 DIR/<prefix>-pairs-{train,test}.csv (split by identity), DIR/parsing/{train,test}/*.png (SPT labels 0..9),
 DIR/masks/{train,test}/*.png and DIR/synth.json. The same options write the same bytes.
---poses-from draws the poses from a real annotation CSV of the same frame size instead of random ones.`;
+--poses-from draws the poses from a real annotation CSV of the same frame size instead of random ones.
+--image-format png writes lossless images (the pixels exactly as rendered); jpg (quality 95) is Market's format.`;
 
 const GRID_USAGE = `usage: reposer data synth-grid --out FILE.png [--identities 4] [--poses 5] [--seed 8] [--size 128x64]
 
@@ -65,7 +66,7 @@ async function withUsage(fn: () => Promise<void>): Promise<void> {
 
 export async function synth(args: string[]): Promise<void> {
   await withUsage(async () => {
-    const flags = parseFlags(args, ['out', 'size', 'identities', 'poses', 'seed', 'prefix', 'test-fraction', 'poses-from'], SYNTH_USAGE);
+    const flags = parseFlags(args, ['out', 'size', 'identities', 'poses', 'seed', 'prefix', 'test-fraction', 'poses-from', 'image-format'], SYNTH_USAGE);
     const out = flags.get('out');
     if (!out) throw new Error(`--out DIR is required\n\n${SYNTH_USAGE}`);
     const size = parseSize(flags.get('size') ?? '128x64');
@@ -95,6 +96,7 @@ export async function synth(args: string[]): Promise<void> {
       seed: intFlag(flags, 'seed', 0),
       prefix: flags.get('prefix'),
       testFraction: numFlag(flags, 'test-fraction', 0.2),
+      imageFormat: flags.get('image-format') as 'jpg' | 'png' | undefined,
     });
     const s = ((performance.now() - t0) / 1000).toFixed(1);
     console.log(`wrote ${out}: train ${summary.train.identities} identities, ${summary.train.images} images, ` +

@@ -1,6 +1,6 @@
 // Writes a synthetic dataset in the Market-1501 layout the field's code reads (PATN / Deformable GAN):
 //
-//   DIR/train/<name>.jpg, DIR/test/<name>.jpg          images (frame HxW)
+//   DIR/train/<name>.jpg, DIR/test/<name>.jpg          images (frame HxW; .png with imageFormat 'png', lossless)
 //   DIR/<prefix>-annotation-train.csv, -test.csv        keypoints (name: [18 y]: [18 x], -1 = missing)
 //   DIR/<prefix>-pairs-train.csv, -test.csv             from,to: two images of one identity
 //   DIR/parsing/train/<stem>.png, parsing/test/...      SPT's 10 labels as grey levels 0..9 (1 channel)
@@ -37,6 +37,8 @@ export interface SynthDatasetOptions {
   posesFrom?: readonly Pose[];
   /** Renders in flight at once. Default 4. */
   concurrency?: number;
+  /** 'jpg' (Market's format, quality 95, default) or 'png' (lossless: pixels exactly as rendered). */
+  imageFormat?: 'jpg' | 'png';
 }
 
 export interface SynthImage {
@@ -54,8 +56,8 @@ export interface SynthDatasetSummary {
 }
 
 /** The Market-style name of image `k` (0-based) of identity `id`. */
-export function synthImageName(id: number, k: number): string {
-  return `${String(id).padStart(4, '0')}_c${(k % 6) + 1}s1_${String(k + 1).padStart(6, '0')}_00.jpg`;
+export function synthImageName(id: number, k: number, ext: 'jpg' | 'png' = 'jpg'): string {
+  return `${String(id).padStart(4, '0')}_c${(k % 6) + 1}s1_${String(k + 1).padStart(6, '0')}_00.${ext}`;
 }
 
 /** Identity of a Market-style name: the number before the first '_'. */
@@ -83,7 +85,7 @@ export function planSynthDataset(o: SynthDatasetOptions): SynthImage[] {
       } else {
         pose = samplePose(identity, o.size, rng);
       }
-      images.push({ name: synthImageName(id, k), split: id >= firstTest ? 'test' : 'train', identity: id, pose });
+      images.push({ name: synthImageName(id, k, o.imageFormat ?? 'jpg'), split: id >= firstTest ? 'test' : 'train', identity: id, pose });
     }
   }
   return images;
@@ -96,6 +98,9 @@ function validate(o: SynthDatasetOptions): void {
   }
   if (!Number.isInteger(o.poses) || o.poses < 2 || o.poses > 999999) {
     throw new Error(`--poses must be an integer >= 2 (each person needs two images to make a pair), got ${o.poses}`);
+  }
+  if (o.imageFormat !== undefined && o.imageFormat !== 'jpg' && o.imageFormat !== 'png') {
+    throw new Error(`--image-format must be jpg or png, got '${String(o.imageFormat)}'`);
   }
   if (!Number.isInteger(o.seed)) throw new Error(`--seed must be an integer, got ${o.seed}`);
   const tf = o.testFraction ?? 0.2;
@@ -110,16 +115,17 @@ function validate(o: SynthDatasetOptions): void {
   }
 }
 
-/** Encodes a render's three outputs (JPEG image, PNG parsing map, PNG mask). */
-export async function encodeRender(r: Render): Promise<{ jpg: Buffer; parsing: Buffer; mask: Buffer }> {
+/** Encodes a render's three outputs (JPEG or PNG image, PNG parsing map, PNG mask). */
+export async function encodeRender(r: Render, imageFormat: 'jpg' | 'png' = 'jpg'): Promise<{ image: Buffer; parsing: Buffer; mask: Buffer }> {
   const raw = (data: Uint8Array, channels: 1 | 3) => sharp(data, { raw: { width: r.width, height: r.height, channels } });
-  const [jpg, parsing, mask] = await Promise.all([
-    raw(r.image, 3).jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toBuffer(),
+  const img = raw(r.image, 3);
+  const [image, parsing, mask] = await Promise.all([
+    (imageFormat === 'png' ? img.png({ compressionLevel: 9 }) : img.jpeg({ quality: 95, chromaSubsampling: '4:4:4' })).toBuffer(),
     raw(r.parsing, 1).toColourspace('b-w').png({ compressionLevel: 9 }).toBuffer(),
     // parsing > 0 is the mask: threshold 1 maps labels 1..9 to 255 and 0 to 0.
     raw(r.parsing, 1).threshold(1).toColourspace('b-w').png({ compressionLevel: 9 }).toBuffer(),
   ]);
-  return { jpg, parsing, mask };
+  return { image, parsing, mask };
 }
 
 /** Renders and writes the dataset; see the top of this file for the layout. */
@@ -135,15 +141,15 @@ export async function writeSynthDataset(o: SynthDatasetOptions): Promise<SynthDa
     if (!v) { v = makeIdentity(o.seed, id); identities.set(id, v); }
     return v;
   };
-  const stem = (name: string): string => name.replace(/\.jpg$/, '');
+  const stem = (name: string): string => name.replace(/\.(jpg|png)$/, '');
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < images.length) {
       const img = images[next++] as SynthImage;
       const r = await renderFigure(identityOf(img.identity), img.pose, o.size);
-      const enc = await encodeRender(r);
+      const enc = await encodeRender(r, o.imageFormat ?? 'jpg');
       await Promise.all([
-        writeFile(join(o.out, img.split, img.name), enc.jpg),
+        writeFile(join(o.out, img.split, img.name), enc.image),
         writeFile(join(o.out, 'parsing', img.split, `${stem(img.name)}.png`), enc.parsing),
         writeFile(join(o.out, 'masks', img.split, `${stem(img.name)}.png`), enc.mask),
       ]);
@@ -174,7 +180,7 @@ export async function writeSynthDataset(o: SynthDatasetOptions): Promise<SynthDa
     identities: o.identities, poses: o.poses, testFraction: o.testFraction ?? 0.2,
     poseSource: o.posesFrom ? 'annotation CSV' : 'random',
     layout: {
-      images: '{train,test}/<name>.jpg',
+      images: `{train,test}/<name>.${o.imageFormat ?? 'jpg'}`,
       annotation: `${prefix}-annotation-{train,test}.csv`,
       pairs: `${prefix}-pairs-{train,test}.csv`,
       parsing: 'parsing/{train,test}/<stem>.png (SPT labels 0..9)',

@@ -142,6 +142,21 @@ test('real annotation rows drive the renderer (poses-from)', { skip: !existsSync
   }
 });
 
+test('--image-format png keeps the rendered pixels exactly', async () => {
+  const dir = tmp();
+  try {
+    await writeSynthDataset({ ...OPTIONS, out: dir, identities: 1, poses: 2, imageFormat: 'png' });
+    const row = readAnnotationCsvSync(join(dir, 'synth-annotation-train.csv'))[0]!;
+    assert.match(row.name, /^0001_c1s1_000001_00\.png$/);
+    const { data } = await sharp(join(dir, 'train', row.name)).raw().toBuffer({ resolveWithObject: true });
+    const r = await renderFigure(makeIdentity(OPTIONS.seed, 1), row.pose, SIZE);
+    assert.ok(Buffer.from(r.image).equals(data));
+    await assert.rejects(writeSynthDataset({ ...OPTIONS, out: dir, imageFormat: 'gif' as 'png' }), /--image-format must be jpg or png/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('reposer data synth: writes the layout and names bad options', async () => {
   const dir = tmp();
   try {
