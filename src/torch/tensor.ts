@@ -96,6 +96,9 @@ export class Tensor {
   dispose(): void {
     if (this.handle < 0) return;
     if (this.registered) backstop.unregister(this);
+    // Created and disposed in the same tick (the common `op().dispose()` pattern): drop it from the pending
+    // registrations now, so the batch does not keep dead wrappers alive into the old generation.
+    else if (unregistered[unregistered.length - 1] === this) unregistered.pop();
     N.dispose(this.handle);
     this.handle = -1;
   }
