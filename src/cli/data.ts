@@ -35,11 +35,17 @@ function parseFrame(text: string | undefined, what: string): [number, number] | 
   return [Number(m[1]), Number(m[2])];
 }
 
+function parseShift(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^-?\d+$/.test(text)) throw new Error(`--shift-x must be an integer number of pixels (PATN's 256x176 frame: -40); got '${text}'`);
+  return Number(text);
+}
+
 function checkKnown(options: Map<string, string>, known: readonly string[], usage: string): void {
   for (const k of options.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k}\nusage: ${usage}`);
 }
 
-const checkUsage = 'reposer data check DIR [--split train|test|...] [--layout auto|market|deepfashion-256x176|deepfashion-256x256|folder] [--frame HxW]';
+const checkUsage = 'reposer data check DIR [--split train|test|...] [--layout auto|market|deepfashion-256x176|deepfashion-256x256|folder] [--frame HxW] [--shift-x DX]';
 const pairsUsage = 'reposer data pairs ANNOTATION.csv --out PAIRS.csv [--identity market|deepfashion] [--limit N] [--seed S]';
 
 export const dataCommands: Record<string, DataSubcommand> = {
@@ -48,7 +54,7 @@ export const dataCommands: Record<string, DataSubcommand> = {
     usage: checkUsage,
     run: async (args) => {
       const { positional, options } = parseArgs(args);
-      checkKnown(options, ['split', 'layout', 'frame'], checkUsage);
+      checkKnown(options, ['split', 'layout', 'frame', 'shift-x'], checkUsage);
       const dir = positional[0];
       if (!dir || positional.length > 1) throw new Error(`give one dataset directory\nusage: ${checkUsage}`);
       const { checkDataset, formatCheckReport } = await import('../data/check.js');
@@ -61,6 +67,7 @@ export const dataCommands: Record<string, DataSubcommand> = {
         splits: options.has('split') ? [options.get('split') as string] : undefined,
         layout: layout as LayoutName | 'auto' | undefined,
         frame: parseFrame(options.get('frame'), '--frame'),
+        shiftX: parseShift(options.get('shift-x')),
       });
       console.log(formatCheckReport(report));
       if (report.problems.length > 0) process.exitCode = 1;

@@ -15,6 +15,8 @@ export interface CheckOptions {
   splits?: string[];
   layout?: LayoutName | 'auto';
   frame?: Frame;
+  /** See OpenOptions.shiftX (PATN's 256x176 frame from 256x256 CSVs: -40). */
+  shiftX?: number;
   /** Images decoded at once; default 8. */
   concurrency?: number;
 }
@@ -77,7 +79,7 @@ export async function checkDataset(dir: string, options: CheckOptions = {}): Pro
     splits.push(report);
     let ds;
     try {
-      ds = await openDataset(dir, { split, layout: options.layout, frame: options.frame, lenient: true });
+      ds = await openDataset(dir, { split, layout: options.layout, frame: options.frame, shiftX: options.shiftX, lenient: true });
     } catch (err) {
       const files = (() => { try { return findDatasetFiles(dir, split); } catch { return null; } })();
       problems.push({ file: files?.annotationFile ?? dir, line: 0, message: `split '${split}': ${(err as Error).message}` });
@@ -106,7 +108,9 @@ export async function checkDataset(dir: string, options: CheckOptions = {}): Pro
         const y = jointY(r.pose, j);
         const x = jointX(r.pose, j);
         if (y > h - 1 || x > w - 1) {
-          problems.push({ file: annFile, line: r.line, message: `${r.name}: joint ${j} (${JOINT_NAMES[j]}) at y=${y} x=${x} is outside the ${h}x${w} frame (y 0..${h - 1}, x 0..${w - 1})` });
+          const hint = ds.layout === 'deepfashion-256x176' && x > w - 1 && y <= h - 1
+            ? '; PATN\'s 256x176 frame takes the 256x256 keypoints with x - 40 (--shift-x -40)' : '';
+          problems.push({ file: annFile, line: r.line, message: `${r.name}: joint ${j} (${JOINT_NAMES[j]}) at y=${y} x=${x} is outside the ${h}x${w} frame (y 0..${h - 1}, x 0..${w - 1})${hint}` });
         }
       }
     }

@@ -21,6 +21,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
 import type { Frame } from '../pose/heatmaps.js';
+import { NUM_JOINTS, emptyPose, isVisible, jointX, jointY, setJoint, type Pose } from '../pose/skeleton.js';
 import { scanAnnotationCsv, scanPairsCsv, type AnnotationRow, type PairRow, type Problem } from './formats.js';
 import { makePairs, type IdentityRule } from './pairs.js';
 
@@ -65,6 +66,12 @@ export interface OpenOptions {
   identity?: IdentityRule;
   /** Collect CSV problems in `problems` instead of throwing (used by `data check`). */
   lenient?: boolean;
+  /**
+   * Added to every keypoint's x as the annotations are read. PATN's 256x176 DeepFashion frame is the 256x256 one
+   * with 40 columns cut from each side, so the 256x256 CSVs serve it with shiftX = -40; joints that then fall
+   * outside the frame become missing. Default 0.
+   */
+  shiftX?: number;
 }
 
 function isDir(p: string): boolean {
@@ -141,7 +148,7 @@ export async function detectLayout(files: DatasetFiles, names: readonly string[]
   const size = first ? await imageSize(first) : null;
   const synth = synthFrame(files.dir);
   if (synth) return { layout: synth[0] === 128 && synth[1] === 64 ? 'market' : 'folder', frame: synth };
-  const fashion = names.length > 0 && names.slice(0, 20).every((n) => /^fas?hion/i.test(basename(n)));
+  const fashion = names.length > 0 && names.slice(0, 20).every((n) => /^fash?ion/i.test(basename(n)));
   if (fashion) {
     if (size && size[1] === 176) return { layout: 'deepfashion-256x176', frame: LAYOUT_FRAMES['deepfashion-256x176'] };
     return { layout: 'deepfashion-256x256', frame: LAYOUT_FRAMES['deepfashion-256x256'] };
@@ -172,7 +179,6 @@ export async function openDataset(dir: string, options: OpenOptions = {}): Promi
   }
   const ann = scanAnnotationCsv(readFileSync(files.annotationFile, 'utf8'), files.annotationFile);
   problems.push(...ann.problems);
-  const annotations = new Map(ann.rows.map((r) => [r.name, r]));
   let layout: LayoutName;
   let frame: Frame;
   if (options.layout && options.layout !== 'auto') {
@@ -188,6 +194,9 @@ export async function openDataset(dir: string, options: OpenOptions = {}): Promi
     layout = d.layout;
     frame = options.frame ?? d.frame;
   }
+  const shift = options.shiftX ?? 0;
+  const rows = shift === 0 ? ann.rows : ann.rows.map((r) => ({ ...r, pose: shiftPoseX(r.pose, shift, frame[1]) }));
+  const annotations = new Map(rows.map((r) => [r.name, r]));
   const identity = options.identity ?? layoutIdentity(layout);
   let pairs: PairRow[];
   let pairsGenerated = false;
@@ -196,7 +205,7 @@ export async function openDataset(dir: string, options: OpenOptions = {}): Promi
     problems.push(...p.problems);
     pairs = p.rows;
   } else {
-    pairs = makePairs(ann.rows, { identity }).map((p) => ({ ...p, line: 0 }));
+    pairs = makePairs(rows, { identity }).map((p) => ({ ...p, line: 0 }));
     pairsGenerated = true;
   }
   if (problems.length > 0 && !options.lenient) {
@@ -204,6 +213,17 @@ export async function openDataset(dir: string, options: OpenOptions = {}): Promi
     throw new Error(`dataset ${dir} has ${problems.length} problem(s) in its CSVs:\n  ${shown}\nrun 'reposer data check ${dir}' for the full list`);
   }
   return { ...files, layout, frame, identity, annotations, pairs, pairsGenerated, problems };
+}
+
+/** A pose moved by dx columns; joints that leave [0, width) become missing. */
+export function shiftPoseX(pose: Pose, dx: number, width: number): Pose {
+  const out = emptyPose();
+  for (let j = 0; j < NUM_JOINTS; j++) {
+    if (!isVisible(pose, j)) continue;
+    const x = jointX(pose, j) + dx;
+    if (x >= 0 && x <= width - 1) setJoint(out, j, jointY(pose, j), x);
+  }
+  return out;
 }
 
 /** The image file of an annotated name. */
