@@ -76,6 +76,21 @@ for (const variant of ['baseline', 'dsc', 'full'] as DefGanVariant[]) {
   });
 }
 
+test("the registry builds and trains the tiny preset ('full', random VGG19)", async () => {
+  await import('../../src/models/defgan/index.js');
+  const { getModel } = await import('../../src/models/registry.js');
+  const fam = getModel('defgan');
+  const model = fam.create(fam.defaults('tiny'));
+  const batch = tinyBatch(2, [64, 64]);
+  try {
+    const l = model.trainStep(batch);
+    assert.ok(Number.isFinite(l.G_NN) && Number.isFinite(l.D));
+  } finally {
+    model.dispose();
+    torch.dispose(batch);
+  }
+});
+
 test("'full' without VGG weights stops naming the file and the config key", () => {
   const cfg = { ...defganDefaults('tiny'), vgg19Path: '/nonexistent/vgg19-dcbb9e9d.pth' };
   assert.throws(() => new DefGanModel(cfg), /VGG19 weights not found at '\/nonexistent\/vgg19-dcbb9e9d\.pth'.*vgg19Path/s);

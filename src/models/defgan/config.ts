@@ -39,7 +39,7 @@ export interface DefGanConfig extends BaseModelConfig {
    * relu1_2 (features.3).
    */
   nnLayer: string;
-  /** torchvision's vgg19 ImageNet weights (.pth); only the 'full' variant needs them. */
+  /** torchvision's vgg19 ImageNet weights (.pth); only the 'full' variant needs them. "random": random weights (tests). */
   vgg19Path: string;
   batchSize: number;
   epochs: number;
@@ -74,7 +74,7 @@ export function defganDefaults(preset: Preset): DefGanConfig {
       // Tests: 64x64 (the smallest size the 5-conv patch D still scores), a few thousand parameters per level.
       return {
         ...common, imageSize: [64, 64], encoderChannels: [8, 8, 16, 16, 16, 16],
-        decoderChannels: [16, 16, 16, 8, 8, 3], nnSize: 3, dDim: 8, batchSize: 2, epochs: 1,
+        decoderChannels: [16, 16, 16, 8, 8, 3], nnSize: 3, dDim: 8, batchSize: 2, epochs: 1, vgg19Path: 'random',
         optim: { lr: 1e-3, beta1: 0.5, beta2: 0.999 },
       };
   }

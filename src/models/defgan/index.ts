@@ -5,7 +5,7 @@
 import * as torch from '../../torch/index.js';
 import { partAffines } from '../../pose/index.js';
 import type { PairBatch } from '../batch.js';
-import { loadVgg19, type Vgg19Features } from '../layers/vgg.js';
+import { Vgg19Features, loadVgg19, randomVgg19StateDict } from '../layers/vgg.js';
 import { lossValue, registerModel, type ModelFamily, type OptimizerLike, type TrainableModel } from '../registry.js';
 import { defganDefaults, validateDefGanConfig, type DefGanConfig } from './config.js';
 import { checkPartInputs } from './deformable.js';
@@ -48,7 +48,7 @@ export class DefGanModel implements TrainableModel {
   constructor(readonly cfg: DefGanConfig, options: DefGanModelOptions = {}) {
     validateDefGanConfig(cfg);
     if (cfg.variant === 'full') {
-      this.vgg = options.vgg ?? loadVgg19(cfg.vgg19Path, { lastLayer: cfg.nnLayer });
+      this.vgg = options.vgg ?? vggFor(cfg);
     } else {
       this.vgg = options.vgg ?? null;
     }
@@ -158,6 +158,17 @@ export class DefGanModel implements TrainableModel {
     this.vgg?.dispose();
     this.optG.dispose();
     this.optD.dispose();
+  }
+}
+
+/** torchvision's VGG19 from cfg.vgg19Path, or small random weights when it says "random" (the tiny test preset). */
+function vggFor(cfg: DefGanConfig): Vgg19Features {
+  if (cfg.vgg19Path !== 'random') return loadVgg19(cfg.vgg19Path, { lastLayer: cfg.nnLayer, configKey: 'vgg19Path' });
+  const state = randomVgg19StateDict(cfg.nnLayer);
+  try {
+    return new Vgg19Features({ lastLayer: cfg.nnLayer }).loadTorchvision(state);
+  } finally {
+    torch.dispose([...state.values()]);
   }
 }
 
