@@ -139,10 +139,27 @@ export class ConvTranspose2d extends Module {
     defaultInit(this.weight, this.bias);
   }
 
-  /** input (N, inChannels, H, W) -> (N, outChannels, H', W'). */
-  forward(input: Tensor): Tensor {
-    expect4d(`ConvTranspose2d(${this.inChannels}, ${this.outChannels})`, input, this.inChannels);
-    return convTranspose2d(input, this.weight, this.bias, this.stride, this.padding, this.outputPadding, this.groups, this.dilation);
+  /**
+   * input (N, inChannels, H, W) -> (N, outChannels, H', W'). `outputSize` [H', W'] picks the output padding for this
+   * call (as PyTorch's output_size), e.g. to match a skip connection of odd size; it must be reachable.
+   */
+  forward(input: Tensor, outputSize?: [number, number]): Tensor {
+    const layer = `ConvTranspose2d(${this.inChannels}, ${this.outChannels})`;
+    expect4d(layer, input, this.inChannels);
+    let outputPadding = this.outputPadding;
+    if (outputSize !== undefined) {
+      outputPadding = [0, 1].map((d) => {
+        const smallest = ((input.shape[d + 2] as number) - 1) * (this.stride[d] as number) - 2 * (this.padding[d] as number)
+          + (this.dilation[d] as number) * ((this.kernelSize[d] as number) - 1) + 1;
+        const extra = (outputSize[d] as number) - smallest;
+        if (!Number.isInteger(extra) || extra < 0 || extra >= Math.max(this.stride[d] as number, this.dilation[d] as number)) {
+          throw new Error(`${layer}: outputSize ${JSON.stringify(outputSize)} is not reachable from input [${input.shape.join(',')}]; ` +
+            `dim ${d + 2} can be ${smallest} to ${smallest + Math.max(this.stride[d] as number, this.dilation[d] as number) - 1}`);
+        }
+        return extra;
+      }) as [number, number];
+    }
+    return convTranspose2d(input, this.weight, this.bias, this.stride, this.padding, outputPadding, this.groups, this.dilation);
   }
 }
 

@@ -219,3 +219,16 @@ test('Sequential chains its modules and applies a function to every module', () 
     seq.dispose();
   });
 });
+
+test('ConvTranspose2d outputSize picks the output padding', () => {
+  torch.scope(() => {
+    const up = new nn.ConvTranspose2d(2, 3, 3, { stride: 2, padding: 1 });
+    const x = torch.randn([1, 2, 4, 5]);
+    assert.deepEqual(up.forward(x).shape, [1, 3, 7, 9]);
+    const y = up.forward(x, [8, 9]);
+    assert.deepEqual(y.shape, [1, 3, 8, 9]);
+    assert.ok(y.equal(torch.convTranspose2d(x, up.weight, up.bias, 2, 1, [1, 0])));
+    assert.throws(() => up.forward(x, [9, 9]), /outputSize \[9,9\] is not reachable .* dim 2 can be 7 to 8/);
+    up.dispose();
+  });
+});
