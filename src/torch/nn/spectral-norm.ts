@@ -54,15 +54,14 @@ export function spectralNorm<M extends Module>(module: M, options: SpectralNormO
   const dim = options.dim ?? (module instanceof ConvTranspose2d ? 1 : 0);
   if (!Number.isInteger(dim) || dim < 0 || dim >= weight.ndim) throw new Error(`${layer}: dim ${dim} is not a dim of the weight [${weight.shape.join(',')}]`);
 
-  const [u, v] = noGrad(() => scope(() => {
-    const mat = toMatrix(weight, dim);
-    const [h, w] = mat.shape as [number, number];
+  const [u, v] = noGrad(() => scope((): [Tensor, Tensor] => {
+    const [h, w] = toMatrix(weight, dim).shape as [number, number];
     return [normalize(randn([h], weight.dtype, weight.device), eps), normalize(randn([w], weight.dtype, weight.device), eps)];
   }));
   registryEdit(module, name, null);
   registryEdit(module, `${name}_orig`, { kind: 'param', value: weight });
-  registryEdit(module, `${name}_u`, { kind: 'buffer', value: (u as Tensor).keep() });
-  registryEdit(module, `${name}_v`, { kind: 'buffer', value: (v as Tensor).keep() });
+  registryEdit(module, `${name}_u`, { kind: 'buffer', value: u.keep() });
+  registryEdit(module, `${name}_v`, { kind: 'buffer', value: v.keep() });
 
   const fields = module as unknown as Record<string, unknown>;
   fields[name] = weight;
@@ -72,14 +71,14 @@ export function spectralNorm<M extends Module>(module: M, options: SpectralNormO
     if (module.training && nPower > 0) {
       noGrad(() => scope(() => {
         for (let i = 0; i < nPower; i++) {
-          (v as Tensor).copy_(normalize(mat.transpose(0, 1).matmul(u as Tensor), eps));
-          (u as Tensor).copy_(normalize(mat.matmul(v as Tensor), eps));
+          v.copy_(normalize(mat.transpose(0, 1).matmul(u), eps));
+          u.copy_(normalize(mat.matmul(v), eps));
         }
       }));
     }
     // Copies, so that later in-place power iterations do not invalidate this graph's saved u and v.
-    const [uc, vc] = noGrad(() => [(u as Tensor).clone(), (v as Tensor).clone()]);
-    const sigma = (uc as Tensor).dot(mat.matmul(vc as Tensor));
+    const [uc, vc] = noGrad((): [Tensor, Tensor] => [u.clone(), v.clone()]);
+    const sigma = uc.dot(mat.matmul(vc));
     return weight.div(sigma);
   });
   Object.defineProperty(module, 'forward', {
