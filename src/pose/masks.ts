@@ -18,21 +18,23 @@ function checkOddKernel(k: number, what: string): void {
 }
 
 /**
- * Dilation with a k x k square (skimage.morphology.dilation(x, square(k))): a stride-1 max_pool. Pixels outside the
+ * Dilation with a k x k square (skimage.morphology.dilation(x, square(k))): a stride-1 max_pool, done as a k x 1
+ * then a 1 x k pool (the max over a square separates; 2k comparisons a pixel instead of k^2). Pixels outside the
  * frame never count, as skimage's reflected border does not change a max over the window.
  * @param x (N,C,H,W) float mask (any real values: grey-level dilation)
  */
 export function dilate(x: torch.Tensor, k = 5): torch.Tensor {
   checkOddKernel(k, 'dilate');
   if (x.ndim !== 4) throw new Error(`dilate: expected (N,C,H,W), got shape [${x.shape.join(',')}]`);
-  return torch.maxPool2d(x, k, 1, (k - 1) / 2);
+  const r = (k - 1) / 2;
+  return torch.scope(() => torch.maxPool2d(torch.maxPool2d(x, [k, 1], 1, [r, 0]), [1, k], 1, [0, r]));
 }
 
-/** Erosion with a k x k square: -max_pool(-x). Pixels outside the frame never count. (N,C,H,W) float. */
+/** Erosion with a k x k square: -dilate(-x). Pixels outside the frame never count. (N,C,H,W) float. */
 export function erode(x: torch.Tensor, k = 5): torch.Tensor {
   checkOddKernel(k, 'erode');
   if (x.ndim !== 4) throw new Error(`erode: expected (N,C,H,W), got shape [${x.shape.join(',')}]`);
-  return torch.scope(() => torch.maxPool2d(x.neg(), k, 1, (k - 1) / 2).neg());
+  return torch.scope(() => dilate(x.neg(), k).neg());
 }
 
 /** Closing: dilation then erosion with a k x k square, as PG2 and the mask-SSIM script apply (k = 5). */
