@@ -52,6 +52,9 @@ test('the official Market and DeepFashion test pairs are all among the pairs mad
   const fofficial = readPairsCsvSync(join(SHARED, 'fashion/fasion-pairs-test.csv'));
   const fmissing = fofficial.filter((p) => !fmade.has(key(p)));
   assert.equal(fmissing.length, 0, `official fashion pairs not made: ${fmissing.slice(0, 3).map(key).join(', ')}`);
+  // The training pairs the field uses (Deformable GAN's market-pairs-train.csv, PATN: 263,632) are exactly the pairs
+  // made from the train annotations.
+  assert.equal(makePairs(readAnnotationCsvSync(join(SHARED, 'market/market-annotation-train.csv'))).length, 263632);
   // Same output twice: deterministic.
   assert.deepEqual(makePairs(market, { limit: 100, seed: 1 }), makePairs(market, { limit: 100, seed: 1 }));
 });
