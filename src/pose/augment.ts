@@ -128,3 +128,21 @@ export function augmentPose(pose: Pose, p: AugmentParams, frame: Frame): Pose {
   }
   return out;
 }
+
+/**
+ * Batched horizontal flip of keypoints, to pair with images.flip([3]): x -> width - 1 - x for present joints and
+ * left/right joints swapped. (N,18,2) (y, x) float32 in, same out; missing joints stay -1.
+ */
+export function flipKeypoints(keypoints: torch.Tensor, width: number): torch.Tensor {
+  if (keypoints.ndim !== 3 || keypoints.shape[1] !== NUM_JOINTS || keypoints.shape[2] !== 2) {
+    throw new Error(`flipKeypoints: keypoints must be (N,18,2), got [${keypoints.shape.join(',')}]`);
+  }
+  return torch.scope(() => {
+    const swapped = keypoints.indexSelect(1, torch.tensor(BigInt64Array.from(MIRROR, BigInt)));
+    const y = swapped.select(2, 0);
+    const x = swapped.select(2, 1);
+    const present = y.ge(0).logicalAnd(x.ge(0));
+    const fx = torch.where(present, x.rsub(width - 1), -1);
+    return torch.stack([torch.where(present, y, -1), fx], 2);
+  });
+}

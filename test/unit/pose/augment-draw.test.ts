@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../../../src/torch/index.js';
-import { augmentImages, augmentPose, sampleAugment, IDENTITY_AUGMENT, type AugmentParams } from '../../../src/pose/augment.js';
+import { augmentImages, augmentPose, flipKeypoints, sampleAugment, IDENTITY_AUGMENT, type AugmentParams } from '../../../src/pose/augment.js';
 import { heatmaps, posesToTensor } from '../../../src/pose/heatmaps.js';
 import { drawSkeleton, drawSkeletonTensor, skeletonSvg } from '../../../src/pose/draw.js';
 import { J, JOINT_COLORS, emptyPose, flipPose, isVisible, jointX, jointY, setJoint, type Pose } from '../../../src/pose/skeleton.js';
@@ -31,6 +31,12 @@ test('a flip moves image and keypoints together and swaps left and right', () =>
     assert.ok(out.sub(img.flip([3])).abs().max().item() < 1e-5);
     // The image's r_shoulder channel (now on the person's left side) peaks where the new l_shoulder is.
     assert.deepEqual(peak(out.select(1, J.r_shoulder), 64), [jointY(q, J.l_shoulder), jointX(q, J.l_shoulder)]);
+    // The batched tensor flip agrees with the per-pose one, missing joints included.
+    const withMissing = base();
+    setJoint(withMissing, J.l_wrist, -1, -1);
+    const flipped = flipKeypoints(posesToTensor([p, withMissing]), 64);
+    assert.deepEqual(Array.from(flipped.data() as Float32Array),
+      [...Array.from(flipPose(p, 64)), ...Array.from(flipPose(withMissing, 64))]);
   });
 });
 
