@@ -14,6 +14,15 @@ inline std::vector<int64_t> pair(const std::vector<int64_t>& v) {
   return v;
 }
 
+// A reduction's dims: the given ones, or every dim when null (so keepdim=true with dim=null keeps all dims as size 1,
+// as Python's a.sum(dim=None, keepdim=True) does).
+inline std::vector<int64_t> dims_or_all(const at::Tensor& t, const c10::optional<std::vector<int64_t>>& dim) {
+  if (dim) return *dim;
+  std::vector<int64_t> all(t.dim());
+  for (int64_t i = 0; i < t.dim(); ++i) all[i] = i;
+  return all;
+}
+
 inline int64_t reduction_code(const std::string& r) {
   if (r == "none") return at::Reduction::None;
   if (r == "mean") return at::Reduction::Mean;

@@ -603,7 +603,7 @@ static napi_value op_sum(napi_env env, napi_callback_info info) {
     auto dim = arg_opt_int_list(env, argv[1], "dim");
     bool keepdim = arg_bool(env, argv[2], "keepdim");
     auto dtype = arg_opt_dtype(env, argv[3], "dtype");
-    return ret_tensor(env, ctx, dim ? at::sum(self, *dim, keepdim, dtype) : at::sum(self, dtype));
+    return ret_tensor(env, ctx, dim || keepdim ? at::sum(self, dims_or_all(self, dim), keepdim, dtype) : at::sum(self, dtype));
   })
 }
 
@@ -678,7 +678,7 @@ static napi_value op_std(napi_env env, napi_callback_info info) {
     auto dim = arg_opt_int_list(env, argv[1], "dim");
     bool unbiased = arg_bool(env, argv[2], "unbiased");
     bool keepdim = arg_bool(env, argv[3], "keepdim");
-    return ret_tensor(env, ctx, dim ? at::std(self, at::OptionalIntArrayRef(*dim), unbiased, keepdim) : at::std(self, unbiased));
+    return ret_tensor(env, ctx, dim || keepdim ? at::std(self, at::OptionalIntArrayRef(dims_or_all(self, dim)), unbiased, keepdim) : at::std(self, unbiased));
   })
 }
 

@@ -603,7 +603,7 @@ static napi_value op_mean(napi_env env, napi_callback_info info) {
     at::Tensor& self = arg_tensor(env, ctx, argv[0], "self");
     auto dim = arg_opt_int_list(env, argv[1], "dim");
     bool keepdim = arg_bool(env, argv[2], "keepdim");
-    return ret_tensor(env, ctx, dim ? at::mean(self, *dim, keepdim) : at::mean(self));
+    return ret_tensor(env, ctx, dim || keepdim ? at::mean(self, dims_or_all(self, dim), keepdim) : at::mean(self));
   })
 }
 
@@ -667,7 +667,7 @@ static napi_value op_var(napi_env env, napi_callback_info info) {
     auto dim = arg_opt_int_list(env, argv[1], "dim");
     bool unbiased = arg_bool(env, argv[2], "unbiased");
     bool keepdim = arg_bool(env, argv[3], "keepdim");
-    return ret_tensor(env, ctx, dim ? at::var(self, at::OptionalIntArrayRef(*dim), unbiased, keepdim) : at::var(self, unbiased));
+    return ret_tensor(env, ctx, dim || keepdim ? at::var(self, at::OptionalIntArrayRef(dims_or_all(self, dim)), unbiased, keepdim) : at::var(self, unbiased));
   })
 }
 
@@ -681,7 +681,7 @@ static napi_value op_norm(napi_env env, napi_callback_info info) {
     at::Scalar p = arg_scalar(env, argv[1], "p");
     auto dim = arg_opt_int_list(env, argv[2], "dim");
     bool keepdim = arg_bool(env, argv[3], "keepdim");
-    return ret_tensor(env, ctx, dim ? at::norm(self, p, *dim, keepdim) : at::norm(self, p));
+    return ret_tensor(env, ctx, dim || keepdim ? at::norm(self, p, dims_or_all(self, dim), keepdim) : at::norm(self, p));
   })
 }
 

@@ -415,7 +415,7 @@ export function dropout2d(self: Tensor, p: number = 0.5, train: boolean = true):
   return wrap(N.dropout2d(self.handle, p, train));
 }
 
-/** Sums over `dim` (all dims when null). */
+/** Sums over `dim` (all dims when null; keepdim then gives all-ones dims, as Python). */
 export function sum(self: Tensor, dim: number | number[] | null = null, keepdim: boolean = false, dtype: DType | null = null): Tensor {
   return wrap(N.sum(self.handle, dim, keepdim, dtype == null ? null : dtypeCode(dtype)));
 }
