@@ -134,7 +134,7 @@ export function patnDefaults(preset: Preset): PATNConfig {
       c.generator = { ...c.generator, ngf: 8, nBlocks: 2 };
       c.discriminator = { ...c.discriminator, ndf: 8, nBlocks: 1 };
       c.loss = { ...c.loss, vggWeights: 'random' };
-      c.train = { ...c.train, batchSize: 2, niter: 1, niterDecay: 1, poolSize: 4 };
+      c.train = { ...c.train, batchSize: 2, niter: 2, niterDecay: 2, poolSize: 4 };
       return c;
     }
     default:

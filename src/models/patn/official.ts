@@ -11,6 +11,7 @@
 import * as torch from '../../torch/index.js';
 import type { PATNConfig } from './config.js';
 import type { PATNGenerator } from './generator.js';
+import type { PATNDiscriminator } from './discriminator.js';
 
 export interface TableEntry {
   /** The official state-dict key. */
@@ -27,39 +28,47 @@ export interface TableEntry {
 const INSTANCE_STATS_NOTE = 'PyTorch 0.3 InstanceNorm2d saved running stats it never used (affine=False, instance statistics always); dropped';
 const NUM_BATCHES_NOTE = 'num_batches_tracked exists from PyTorch 0.4.1 on; a 0.3 file lacks it and ours keeps 0';
 
+/** Emits table rows for one official layer kind; `bias` says whether convs carry a bias (instance norm). */
+function rowBuilder(rows: TableEntry[], norm: 'batch' | 'instance') {
+  const bias = norm === 'instance';
+  return {
+    conv(off: string, ours: string, shape: number[], withBias = bias): void {
+      rows.push({ official: `${off}.weight`, ours: `${ours}.weight`, shape });
+      if (withBias) rows.push({ official: `${off}.bias`, ours: `${ours}.bias`, shape: [shape[0] as number] });
+    },
+    /** ConvTranspose2d: weight (in, out, k, k), so the bias has weight dim 1. */
+    convT(off: string, ours: string, shape: number[]): void {
+      rows.push({ official: `${off}.weight`, ours: `${ours}.weight`, shape });
+      if (bias) rows.push({ official: `${off}.bias`, ours: `${ours}.bias`, shape: [shape[1] as number] });
+    },
+    norm(off: string, ours: string, c: number): void {
+      if (norm === 'batch') {
+        for (const k of ['weight', 'bias', 'running_mean', 'running_var']) rows.push({ official: `${off}.${k}`, ours: `${ours}.${k}`, shape: [c] });
+        rows.push({ official: `${off}.num_batches_tracked`, ours: `${ours}.num_batches_tracked`, shape: [], optional: true, note: NUM_BATCHES_NOTE });
+      } else {
+        for (const k of ['running_mean', 'running_var']) rows.push({ official: `${off}.${k}`, ours: null, shape: [c], optional: true, note: INSTANCE_STATS_NOTE });
+      }
+    },
+    /** The encoder stream layout shared by G's two streams and D: stem at .1/.2, downsampling i at .4+3i/.5+3i. */
+    encoder(off: string, ours: string, inC: number, ngf: number, nDownsampling: number): void {
+      this.conv(`${off}.1`, `${ours}.stem.conv`, [ngf, inC, 7, 7]);
+      this.norm(`${off}.2`, `${ours}.stem.norm`, ngf);
+      for (let i = 0; i < nDownsampling; i++) {
+        const c = ngf * 2 ** i;
+        this.conv(`${off}.${4 + 3 * i}`, `${ours}.downs.${i}.conv`, [2 * c, c, 3, 3]);
+        this.norm(`${off}.${5 + 3 * i}`, `${ours}.downs.${i}.norm`, 2 * c);
+      }
+    },
+  };
+}
+
 /** The full table for a generator built from `cfg` (norm, dropout, widths and depth decide names and shapes). */
 export function officialGeneratorTable(cfg: PATNConfig): TableEntry[] {
   const { ngf, nBlocks, nDownsampling, norm, dropout, imageChannels, poseChannels } = cfg.generator;
-  const bias = norm === 'instance';
   const rows: TableEntry[] = [];
-  const conv = (off: string, ours: string, shape: number[], withBias = bias): void => {
-    rows.push({ official: `${off}.weight`, ours: `${ours}.weight`, shape });
-    if (withBias) rows.push({ official: `${off}.bias`, ours: `${ours}.bias`, shape: [shape[0] as number] });
-  };
-  // ConvTranspose2d's bias has out channels = weight dim 1.
-  const convT = (off: string, ours: string, shape: number[]): void => {
-    rows.push({ official: `${off}.weight`, ours: `${ours}.weight`, shape });
-    if (bias) rows.push({ official: `${off}.bias`, ours: `${ours}.bias`, shape: [shape[1] as number] });
-  };
-  const normRows = (off: string, ours: string, c: number): void => {
-    if (norm === 'batch') {
-      for (const k of ['weight', 'bias', 'running_mean', 'running_var']) rows.push({ official: `${off}.${k}`, ours: `${ours}.${k}`, shape: [c] });
-      rows.push({ official: `${off}.num_batches_tracked`, ours: `${ours}.num_batches_tracked`, shape: [], optional: true, note: NUM_BATCHES_NOTE });
-    } else {
-      for (const k of ['running_mean', 'running_var']) rows.push({ official: `${off}.${k}`, ours: null, shape: [c], optional: true, note: INSTANCE_STATS_NOTE });
-    }
-  };
-  const encoder = (off: string, ours: string, inC: number): void => {
-    conv(`${off}.1`, `${ours}.stem.conv`, [ngf, inC, 7, 7]);
-    normRows(`${off}.2`, `${ours}.stem.norm`, ngf);
-    for (let i = 0; i < nDownsampling; i++) {
-      const c = ngf * 2 ** i;
-      conv(`${off}.${4 + 3 * i}`, `${ours}.downs.${i}.conv`, [2 * c, c, 3, 3]);
-      normRows(`${off}.${5 + 3 * i}`, `${ours}.downs.${i}.norm`, 2 * c);
-    }
-  };
-  encoder('model.stream1_down', 'imageEncoder', imageChannels);
-  encoder('model.stream2_down', 'poseEncoder', 2 * poseChannels);
+  const b = rowBuilder(rows, norm);
+  b.encoder('model.stream1_down', 'imageEncoder', imageChannels, ngf, nDownsampling);
+  b.encoder('model.stream2_down', 'poseEncoder', 2 * poseChannels, ngf, nDownsampling);
   const w = ngf * 2 ** nDownsampling;
   const second = dropout ? 6 : 5;
   for (let k = 0; k < nBlocks; k++) {
@@ -67,20 +76,42 @@ export function officialGeneratorTable(cfg: PATNConfig): TableEntry[] {
     const s2 = `model.att.${k}.conv_block_stream2`;
     const o = `blocks.${k}`;
     const p = k === 0 ? w : 2 * w;
-    conv(`${s1}.1`, `${o}.imageConv1`, [w, w, 3, 3]);
-    normRows(`${s1}.2`, `${o}.imageNorm1`, w);
-    conv(`${s1}.${second}`, `${o}.imageConv2`, [w, w, 3, 3]);
-    normRows(`${s1}.${second + 1}`, `${o}.imageNorm2`, w);
-    conv(`${s2}.1`, `${o}.poseConv1`, [p, p, 3, 3]);
-    normRows(`${s2}.2`, `${o}.poseNorm1`, p);
-    conv(`${s2}.${second}`, `${o}.poseConv2`, [w, p, 3, 3]);
+    b.conv(`${s1}.1`, `${o}.imageConv1`, [w, w, 3, 3]);
+    b.norm(`${s1}.2`, `${o}.imageNorm1`, w);
+    b.conv(`${s1}.${second}`, `${o}.imageConv2`, [w, w, 3, 3]);
+    b.norm(`${s1}.${second + 1}`, `${o}.imageNorm2`, w);
+    b.conv(`${s2}.1`, `${o}.poseConv1`, [p, p, 3, 3]);
+    b.norm(`${s2}.2`, `${o}.poseNorm1`, p);
+    b.conv(`${s2}.${second}`, `${o}.poseConv2`, [w, p, 3, 3]);
   }
   for (let i = 0; i < nDownsampling; i++) {
     const c = ngf * 2 ** (nDownsampling - i);
-    convT(`model.stream1_up.${3 * i}`, `decoder.ups.${i}.conv`, [c, c / 2, 3, 3]);
-    normRows(`model.stream1_up.${3 * i + 1}`, `decoder.ups.${i}.norm`, c / 2);
+    b.convT(`model.stream1_up.${3 * i}`, `decoder.ups.${i}.conv`, [c, c / 2, 3, 3]);
+    b.norm(`model.stream1_up.${3 * i + 1}`, `decoder.ups.${i}.norm`, c / 2);
   }
-  conv(`model.stream1_up.${3 * nDownsampling + 1}`, 'decoder.out', [imageChannels, ngf, 7, 7], true);
+  b.conv(`model.stream1_up.${3 * nDownsampling + 1}`, 'decoder.out', [imageChannels, ngf, 7, 7], true);
+  return rows;
+}
+
+/**
+ * The table for an official ResnetDiscriminator (`latest_net_netD_PB.pth`, `latest_net_netD_PP.pth`) with
+ * `inChannels` inputs: model = [pad, conv7, norm, relu, (conv, norm, relu) per downsampling, ResnetBlock...,
+ * (sigmoid)], each block's conv_block = [pad, conv, norm, relu, (dropout), pad, conv, norm].
+ */
+export function officialDiscriminatorTable(cfg: PATNConfig, inChannels: number): TableEntry[] {
+  const { ndf, nBlocks, nDownsampling, norm, dropout } = cfg.discriminator;
+  const rows: TableEntry[] = [];
+  const b = rowBuilder(rows, norm);
+  b.encoder('model', 'encoder', inChannels, ndf, nDownsampling);
+  const w = ndf * 2 ** nDownsampling;
+  const second = dropout ? 6 : 5;
+  for (let k = 0; k < nBlocks; k++) {
+    const off = `model.${4 + 3 * nDownsampling + k}.conv_block`;
+    b.conv(`${off}.1`, `blocks.${k}.conv1`, [w, w, 3, 3]);
+    b.norm(`${off}.2`, `blocks.${k}.norm1`, w);
+    b.conv(`${off}.${second}`, `blocks.${k}.conv2`, [w, w, 3, 3]);
+    b.norm(`${off}.${second + 1}`, `blocks.${k}.norm2`, w);
+  }
   return rows;
 }
 
@@ -97,13 +128,12 @@ export function detectOfficialLayout(state: Map<string, torch.Tensor>): { norm: 
 }
 
 /**
- * Copies an official generator state dict into `g` through the table. Throws, listing every problem at once, when
- * an official key is missing, has another shape, or the file has keys the table does not know. The caller keeps
- * ownership of `state`.
+ * Copies an official state dict into `m` through `table`. Throws, listing every problem at once, when an official
+ * key is missing, has another shape, or the file has keys the table does not know. `what` names the network in
+ * errors. The caller keeps ownership of `state`.
  */
-export function loadOfficialGenerator(g: PATNGenerator, cfg: PATNConfig, state: Map<string, torch.Tensor>): { loaded: number; dropped: string[] } {
-  const table = officialGeneratorTable(cfg);
-  const ours = g.stateDict();
+export function loadThroughTable(m: torch.nn.Module, table: TableEntry[], state: Map<string, torch.Tensor>, what: string): { loaded: number; dropped: string[] } {
+  const ours = m.stateDict();
   const problems: string[] = [];
   const mapped = new Map<string, torch.Tensor>();
   const dropped: string[] = [];
@@ -123,7 +153,7 @@ export function loadOfficialGenerator(g: PATNGenerator, cfg: PATNConfig, state: 
       continue;
     }
     const target = ours.get(r.ours);
-    if (!target) throw new Error(`patn import: table names '${r.ours}', which this generator lacks (a bug in the table)`);
+    if (!target) throw new Error(`patn import: the table names '${r.ours}', which our ${what} lacks (a bug in the table)`);
     if (target.shape.join(',') !== r.shape.join(',')) {
       throw new Error(`patn import: our '${r.ours}' has shape [${target.shape.join(',')}], the table [${r.shape.join(',')}] (a bug in the table)`);
     }
@@ -131,13 +161,23 @@ export function loadOfficialGenerator(g: PATNGenerator, cfg: PATNConfig, state: 
   }
   const unexpected = [...state.keys()].filter((k) => !known.has(k));
   if (unexpected.length) problems.push(`unexpected keys ${unexpected.slice(0, 8).map((k) => `'${k}'`).join(', ')}${unexpected.length > 8 ? ` and ${unexpected.length - 8} more` : ''}`);
-  if (problems.length) {
-    throw new Error(`patn import: the file does not match the official generator for this config (ngf ${cfg.generator.ngf}, ` +
-      `${cfg.generator.nBlocks} blocks, ${cfg.generator.norm} norm, dropout ${cfg.generator.dropout}): ${problems.join('; ')}`);
-  }
+  if (problems.length) throw new Error(`patn import: the file does not match the official ${what}: ${problems.join('; ')}`);
   // Every parameter of ours must come from the file; only num_batches_tracked may keep its own value.
   const uncovered = [...ours.keys()].filter((k) => !mapped.has(k) && !k.endsWith('num_batches_tracked'));
   if (uncovered.length) throw new Error(`patn import: no official entry for our ${uncovered.join(', ')} (a bug in the table)`);
-  g.loadStateDict(mapped, { strict: false });
+  m.loadStateDict(mapped, { strict: false });
   return { loaded: mapped.size, dropped };
+}
+
+/** Loads an official generator state dict (latest_net_netG.pth) into `g`, built from `cfg`. */
+export function loadOfficialGenerator(g: PATNGenerator, cfg: PATNConfig, state: Map<string, torch.Tensor>): { loaded: number; dropped: string[] } {
+  const { ngf, nBlocks, norm, dropout } = cfg.generator;
+  return loadThroughTable(g, officialGeneratorTable(cfg), state, `generator for this config (ngf ${ngf}, ${nBlocks} blocks, ${norm} norm, dropout ${dropout})`);
+}
+
+/** Loads an official discriminator state dict (latest_net_netD_PB.pth / _PP.pth) into `d`. */
+export function loadOfficialDiscriminator(d: PATNDiscriminator, cfg: PATNConfig, state: Map<string, torch.Tensor>): { loaded: number; dropped: string[] } {
+  const { ndf, nBlocks, norm, dropout } = cfg.discriminator;
+  return loadThroughTable(d, officialDiscriminatorTable(cfg, d.options.inChannels), state,
+    `discriminator for this config (${d.options.inChannels} inputs, ndf ${ndf}, ${nBlocks} blocks, ${norm} norm, dropout ${dropout})`);
 }
