@@ -31,7 +31,8 @@ export interface TrainableModel {
   /** Eval-mode inference under noGrad: the generated target image, (N,3,H,W) in [-1,1]. The caller owns the result. */
   generate(batch: PairBatch): torch.Tensor;
   /**
-   * One training iteration: the discriminator update(s) then the generator update, with the model's own optimisers.
+   * One training iteration: the discriminator and generator updates, in the order of the family's official code
+   * (PATN: G then D_PP then D_PB; Deformable GAN: D then G), with the model's own optimisers.
    * Returns every loss term as a number (names such as 'G_L1', 'D_app'). Throws an error naming the loss when one
    * is NaN or infinite. Leaves no tensors behind.
    */

@@ -1,4 +1,5 @@
-// Loading the official PATN generator (tengteng95/Pose-Transfer, `latest_net_netG.pth`) into ours, by an explicit
+// Loading the official PATN networks (tengteng95/Pose-Transfer: `latest_net_netG.pth`, and `latest_net_netD_PB.pth` /
+// `latest_net_netD_PP.pth` for the discriminators, see officialDiscriminatorTable) into ours, by an explicit
 // table (STYLE.md point 13): every official name, the name it becomes here, and the shape both must have.
 // No transposes are needed: both sides use PyTorch's layouts (conv (out,in,k,k), transposed conv (in,out,k,k)).
 //
