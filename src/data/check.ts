@@ -1,5 +1,5 @@
 // `reposer data check DIR`: validates a dataset and reports every problem with its file and line.
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import sharp from 'sharp';
 import type { Frame } from '../pose/heatmaps.js';
@@ -69,6 +69,9 @@ export async function checkDataset(dir: string, options: CheckOptions = {}): Pro
   const problems: Problem[] = [];
   const splits: SplitReport[] = [];
   let splitNames: string[];
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    return { dir, problems: [{ file: dir, line: 0, message: 'the dataset directory does not exist or is not a directory; give the folder that holds the images and CSVs' }], splits };
+  }
   try {
     splitNames = options.splits ?? splitsOf(dir);
   } catch (err) {
