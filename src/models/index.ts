@@ -2,6 +2,7 @@
 import './patn/index.js';
 import './pg2/index.js';
 import './defgan/index.js';
+import './defgan/index.js';
 
 export * from './registry.js';
 export * from './config.js';
