@@ -8,8 +8,8 @@ import { deterministicWork } from './work.js';
 
 const script = new URL('./worker-ops.js', import.meta.url);
 
-function start(mode: 'compute' | 'spin', rounds = 0): Worker {
-  return new Worker(script, { workerData: { mode, rounds } });
+function start(mode: 'compute' | 'spin', rounds = 0, flag = new Int32Array(new SharedArrayBuffer(4))): Worker {
+  return new Worker(script, { workerData: { mode, rounds, flag } });
 }
 
 function firstMessage<T>(w: Worker): Promise<T> {
@@ -23,12 +23,19 @@ function firstMessage<T>(w: Worker): Promise<T> {
 test('a worker runs ops while the main thread runs ops, and both agree', async () => {
   const expected = deterministicWork();
   const before = torch.memory().numTensors;
-  const w = start('compute', 40);
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const w = start('compute', 200, flag);
   const reply = firstMessage<{ result: number; leaked: number; threads: number }>(w);
   const exited = new Promise<number>((resolve) => w.once('exit', resolve));
-  // Main-thread work overlapping the worker's.
+  // Wait until the worker computes, then run ops here until it is done: the two overlap by construction.
+  assert.equal(Atomics.wait(flag, 0, 0, 30000) === 'timed-out', false, 'the worker never started computing');
   let mainResult = 0;
-  for (let i = 0; i < 40; i++) mainResult = deterministicWork();
+  let overlapped = 0;
+  while (Atomics.load(flag, 0) === 1) {
+    mainResult = deterministicWork();
+    overlapped++;
+  }
+  assert.ok(overlapped > 0, 'the main thread ran ops while the worker ran ops');
   const r = await reply;
   assert.equal(r.result, expected, 'the worker computes what the main thread computes');
   assert.equal(mainResult, expected);
