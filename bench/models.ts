@@ -40,7 +40,13 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--batches') o.batches = v().split(',').map(Number);
     else if (a === '--reps') o.reps = Number(v());
     else if (a === '--preset') o.preset = v() as Preset;
-    else throw new Error(`bench-models: unknown argument '${a}'. Options: --models a,b --batches 1,4 --reps N --preset market`);
+    else if (a === '--size') {
+      const m = /^(\d+)x(\d+)$/.exec(v());
+      if (!m) throw new Error('bench-models: --size expects HEIGHTxWIDTH, e.g. 128x64');
+      o.height = Number(m[1]);
+      o.width = Number(m[2]);
+    }
+    else throw new Error(`bench-models: unknown argument '${a}'. Options: --models a,b --batches 1,4 --reps N --preset market --size 128x64`);
   }
   return o;
 }
@@ -176,15 +182,25 @@ function main(): void {
           vggNote = `random weights (no ${DEFAULT_VGG19_PATH}) via ${r.keys.join(', ')}`;
         }
       }
-      const model = family.create(cfg);
+      const head = { model: family.name, preset: o.preset, height: o.height, width: o.width, threads: torch.getNumThreads(), reps: o.reps };
+      let model: TrainableModel;
+      try {
+        model = family.create(cfg);
+      } catch (err) {
+        console.log(JSON.stringify({ ...head, error: (err as Error).message }));
+        continue;
+      }
       const params = Object.fromEntries([...model.modules()].map(([k, m]) => [k, m.numParameters()]));
-      const batches: Record<string, number>[] = [];
+      const batches: Record<string, number | string>[] = [];
       try {
         for (const n of o.batches) {
           torch.manualSeed(0);
           const batch = randomBatch(n, o.height, o.width);
           try {
             batches.push({ batch: n, ...benchOne(model, batch, o.reps) });
+          } catch (err) {
+            // One family rejecting the size (its preset trains at another resolution) must not stop the others.
+            batches.push({ batch: n, error: (err as Error).message });
           } finally {
             torch.dispose(batch);
           }
@@ -193,8 +209,7 @@ function main(): void {
         model.dispose();
       }
       console.log(JSON.stringify({
-        model: family.name, preset: o.preset, height: o.height, width: o.width, threads: torch.getNumThreads(), reps: o.reps,
-        params, vgg: vggNote, batches,
+        ...head, params, vgg: vggNote, batches,
         flopRule: '2*MACs of Conv2d/ConvTranspose2d/Linear forward calls; training step = 3x its forward FLOPs',
       }));
     }
