@@ -1,6 +1,7 @@
 // Building one batch of pairs: decode images (sharp), read parsing maps, augment, and compute the pose tensors
 // (keypoints, heatmaps, masks, part affines). The same code runs in a loader worker thread (results travel back as
 // transferable typed arrays) or in the calling thread (workers: 0).
+import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import sharp from 'sharp';
 import * as torch from '../torch/index.js';
@@ -84,7 +85,8 @@ export async function decodeImage(path: string, frame: Frame): Promise<Buffer> {
   const [h, w] = frame;
   let out: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    out = await sharp(path).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    // Reading the bytes first is cheaper than letting libvips open the file, for these small images.
+    out = await sharp(await readFile(path)).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   } catch (err) {
     throw new Error(`cannot decode image ${path}: ${(err as Error).message}; run 'reposer data check' on the dataset`);
   }

@@ -36,6 +36,7 @@ export type LoaderDataset = Pick<Dataset, 'frame' | 'pairs' | 'annotations' | 'i
 interface Pending {
   resolve: (raw: RawBatch) => void;
   reject: (err: Error) => void;
+  worker: Worker;
 }
 
 export class PairLoader {
@@ -113,10 +114,14 @@ export class PairLoader {
 
   private startWorker(): Worker {
     const worker = new Worker(new URL('./loader-worker.js', import.meta.url));
+    // An idle worker does not keep the process alive (a forgotten close() must not hang the program); a worker with
+    // batches in flight does.
+    worker.unref();
     worker.on('message', (msg: { id: number; raw?: RawBatch; error?: string }) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
+      if (![...this.pending.values()].some((q) => q.worker === worker)) worker.unref();
       if (msg.error !== undefined || !msg.raw) p.reject(new Error(msg.error ?? 'loader worker sent no batch'));
       else p.resolve(msg.raw);
     });
@@ -134,7 +139,8 @@ export class PairLoader {
     const worker = this.workers[b % this.workers.length] as Worker;
     const id = this.nextId++;
     return new Promise<RawBatch>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, worker });
+      worker.ref();
       worker.postMessage({ id, spec });
     }).then((raw) => () => rawToBatch(raw));
   }
