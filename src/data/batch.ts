@@ -97,7 +97,7 @@ export async function decodeImage(path: string, frame: Frame): Promise<Buffer> {
   return out.data;
 }
 
-/** Reads a parsing map (.npy int8/int64 or .png grey levels) as (H,W) int64 bytes-in-BigInt64Array. */
+/** Reads a parsing map (.npy (H,W) int8/int64, or a .png whose grey levels are the labels 0..9) as (H,W) int64 values. */
 export async function readParsing(path: string, frame: Frame): Promise<BigInt64Array> {
   const [h, w] = frame;
   if (extname(path).toLowerCase() === '.npy') {
@@ -111,7 +111,11 @@ export async function readParsing(path: string, frame: Frame): Promise<BigInt64A
     for (let i = 0; i < src.length; i++) out[i] = BigInt(src[i] as number);
     return out;
   }
-  const { data, info } = await sharp(path).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+  const image = sharp(await readFile(path));
+  if ((await image.metadata()).isPalette) {
+    throw new Error(`parsing map ${path} is a palette PNG; save the labels 0..9 as 8-bit grey levels (or as .npy)`);
+  }
+  const { data, info } = await image.extractChannel(0).raw().toBuffer({ resolveWithObject: true });
   if (info.height !== h || info.width !== w) throw new Error(`parsing map ${path} is ${info.height}x${info.width}, expected ${h}x${w}`);
   const out = new BigInt64Array(data.length);
   for (let i = 0; i < data.length; i++) out[i] = BigInt(data[i] as number);

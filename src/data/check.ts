@@ -168,7 +168,9 @@ export async function checkParsing(path: string, frame: Frame): Promise<string |
         if (n < min) min = n;
       }
     } else {
-      const { data, info } = await sharp(path).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+      const image = sharp(path);
+      if ((await image.metadata()).isPalette) return 'parsing map is a palette PNG; save the labels 0..9 as 8-bit grey levels (or as .npy)';
+      const { data, info } = await image.extractChannel(0).raw().toBuffer({ resolveWithObject: true });
       shape = [info.height, info.width];
       for (const v of data) if (v > max) max = v;
     }
