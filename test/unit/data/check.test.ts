@@ -102,3 +102,9 @@ test('every planted fault is reported with its file and line; the command exits 
     rmSync(d.dir, { recursive: true, force: true });
   }
 });
+
+test('the real SPT samples folder (images, keypoints.csv, .npy parsing maps) checks clean', { skip: NO_SHARED }, async () => {
+  const r = await checkDataset(join(SHARED, 'spt-samples'));
+  assert.deepEqual(r.problems, []);
+  assert.deepEqual(r.splits.map((s) => [s.layout, s.images, s.pairs, s.parsingMaps]), [['folder', 6, 6, 6]]);
+});
