@@ -1,14 +1,16 @@
 // `make bench-engine`: the engine against python3-torch on this machine, both sides in one run.
 //
 // - Train step: input 4x21x128x64, convs 21->64->64->3 (3x3, padding 1) with ReLU between, MSE to a random target,
-//   Adam. The same net in bench/engine_py.py with the same thread count. Warm-up, then the median of N steps.
-//   The two sides alternate in rounds so that load from other processes falls on both.
-// - Per-call overhead: torch.add on two 8-element float tensors, inside a scope and with explicit dispose(), vs
-//   Python's `for _ in range(n): torch.add(a, b)`; wall-clock medians, plus process CPU time (robust to load).
+//   torch.optim.Adam. The same net in bench/engine_py.py (a persistent python3-torch process) with the same thread
+//   count. After warm-up the two sides alternate, a few steps each per round, so load from other processes falls on
+//   both; the report gives each side's median step and also the median of the per-round ratios.
+// - Per-call overhead: torch.add on two 8-element float tensors, inside a scope (released every 1000 calls) and with
+//   explicit dispose(), vs Python's `for _ in range(n): torch.add(a, b)`; wall-clock medians, plus process CPU time.
 // Prints progress to stderr and ONE JSON object as the last line of stdout.
 //
-// Options (environment): BENCH_STEPS (default 10), BENCH_WARMUP (3), BENCH_ROUNDS (2), BENCH_TINY_N (200000).
-import { spawnSync } from 'node:child_process';
+// Options (environment): BENCH_ROUNDS (default 8), BENCH_STEPS_PER_ROUND (2), BENCH_WARMUP (3), BENCH_TINY_N (200000).
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { loadavg } from 'node:os';
@@ -24,9 +26,9 @@ const num = (name: string, def: number): number => {
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${v}'`);
   return n;
 };
-const STEPS = num('BENCH_STEPS', 10);
+const ROUNDS = num('BENCH_ROUNDS', 8);
+const STEPS_PER_ROUND = num('BENCH_STEPS_PER_ROUND', 2);
 const WARMUP = num('BENCH_WARMUP', 3);
-const ROUNDS = num('BENCH_ROUNDS', 2);
 const TINY_N = num('BENCH_TINY_N', 200000);
 const TINY_REPEATS = 5;
 const INPUT = [4, 21, 128, 64] as const;
@@ -49,10 +51,12 @@ function convMacs(): number {
   return macs;
 }
 
-function trainStepTimes(): number[] {
+interface TsTrain { times(steps: number): number[]; dispose(): void }
+
+function tsTrain(): TsTrain {
   const [n, c, h, w] = INPUT;
-  // Uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) like nn.Conv2d's default; the values do not affect the timing.
   const before = torch.memory().numTensors;
+  // Uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) like nn.Conv2d's default; the values do not affect the timing.
   const uniform = (shape: number[], bound: number): torch.Tensor =>
     torch.scope(() => torch.rand(shape).mul(2 * bound).sub(bound)).keep().requiresGrad_();
   const params: torch.Tensor[] = [];
@@ -77,19 +81,25 @@ function trainStepTimes(): number[] {
     opt.zeroGrad();
   };
   for (let i = 0; i < WARMUP; i++) step();
-  const times: number[] = [];
-  for (let i = 0; i < STEPS; i++) {
-    const t0 = process.hrtime.bigint();
-    step();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  const live = torch.memory().numTensors - before;
-  torch.dispose([params, x, target, opt.stateDict().state]);
-  const left = torch.memory().numTensors - before;
-  if (left !== 0) throw new Error(`bench-engine: the train step left ${left} live tensors behind`);
-  // 6 parameters, input, target and 12 Adam moments: anything more would be a leak per step.
-  log(`ts train round: median ${median(times).toFixed(1)} ms (live tensors while training: ${live})`);
-  return times;
+  // 6 parameters, input, target and 12 Adam moments; a per-step leak would grow this.
+  const steady = torch.memory().numTensors;
+  return {
+    times(steps: number): number[] {
+      const out: number[] = [];
+      for (let i = 0; i < steps; i++) {
+        const t0 = process.hrtime.bigint();
+        step();
+        out.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+      if (torch.memory().numTensors !== steady) throw new Error('bench-engine: the train step leaks tensors');
+      return out;
+    },
+    dispose(): void {
+      torch.dispose([params, x, target, opt.stateDict().state]);
+      const left = torch.memory().numTensors - before;
+      if (left !== 0) throw new Error(`bench-engine: the train step left ${left} live tensors behind`);
+    },
+  };
 }
 
 /** Microseconds per torch.add(a, b): results released by a scope every 1000 calls, or by dispose() each call. */
@@ -125,50 +135,76 @@ function tinyOpTimes(withDispose: boolean): { wall: number[]; cpu: number[] } {
   return { wall, cpu };
 }
 
-interface PyResult { threads: number; torch: string; train_ms?: number[]; tiny_us?: number[]; tiny_cpu_us?: number[] }
+interface PyReply { threads?: number; torch?: string; train_ms?: number[]; tiny_us?: number[]; tiny_cpu_us?: number[]; error?: string }
 
-function python(config: Record<string, unknown>): PyResult {
-  const r = spawnSync(PYTHON, [script, JSON.stringify(config)], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`bench-engine: ${PYTHON} ${script} failed: ${r.stderr || r.error}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop() as string) as PyResult;
+/** The persistent python3-torch side: one JSON command per line, one JSON reply per line. */
+function startPython(): { ask(cmd: Record<string, unknown>): Promise<PyReply>; close(): void } {
+  const child = spawn(PYTHON, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  let exited: string | undefined;
+  child.on('exit', (code) => (exited = `exited with code ${code}`));
+  child.on('error', (e) => (exited = String(e)));
+  return {
+    async ask(cmd) {
+      if (exited) throw new Error(`bench-engine: ${PYTHON} ${script} ${exited}`);
+      child.stdin.write(JSON.stringify(cmd) + '\n');
+      const { value, done } = await lines.next();
+      if (done) throw new Error(`bench-engine: ${PYTHON} ${script} ended without replying to ${cmd.op}`);
+      const reply = JSON.parse(value as string) as PyReply;
+      if (reply.error) throw new Error(`bench-engine: python: ${reply.error}`);
+      return reply;
+    },
+    close() {
+      child.stdin.end();
+    },
+  };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const threads = torch.getNumThreads();
   const loadAtStart = loadavg()[0] as number;
-  log(`libtorch ${torch.libtorchVersion()}, ${threads} threads; ${ROUNDS} rounds of ${WARMUP} warm-up + ${STEPS} timed steps per side`);
-  const tsTrain: number[] = [];
-  const pyTrain: number[] = [];
-  let pyInfo: PyResult | undefined;
+  log(`libtorch ${torch.libtorchVersion()}, ${threads} threads; warm-up ${WARMUP}, then ${ROUNDS} rounds of ${STEPS_PER_ROUND} steps per side`);
+  const py = startPython();
+  const info = await py.ask({ op: 'setup', threads, input: INPUT, warmup: WARMUP });
+  if (info.threads !== threads) throw new Error(`python ran with ${info.threads} threads, not ${threads}`);
+  const ts = tsTrain();
+  const tsTimes: number[] = [];
+  const pyTimes: number[] = [];
+  const ratios: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    tsTrain.push(...trainStepTimes());
-    pyInfo = python({ threads, input: INPUT, warmup: WARMUP, steps: STEPS, train: true, tiny: false });
-    if (pyInfo.threads !== threads) throw new Error(`python ran with ${pyInfo.threads} threads, not ${threads}`);
-    pyTrain.push(...(pyInfo.train_ms ?? []));
-    log(`py train round: median ${median(pyInfo.train_ms ?? []).toFixed(1)} ms`);
+    const a = ts.times(STEPS_PER_ROUND);
+    const b = (await py.ask({ op: 'train', steps: STEPS_PER_ROUND })).train_ms ?? [];
+    tsTimes.push(...a);
+    pyTimes.push(...b);
+    ratios.push(median(a) / median(b));
+    log(`round ${r + 1}: ts ${median(a).toFixed(1)} ms, py ${median(b).toFixed(1)} ms`);
   }
+  ts.dispose();
   const tinyScope = tinyOpTimes(false);
   const tinyDispose = tinyOpTimes(true);
-  const pyTiny = python({ threads, tinyN: TINY_N, tinyRepeats: TINY_REPEATS, train: false, tiny: true });
+  const pyTiny = await py.ask({ op: 'tiny', n: TINY_N, repeats: TINY_REPEATS });
+  py.close();
 
-  const tsMs = median(tsTrain);
-  const pyMs = median(pyTrain);
+  const tsMs = median(tsTimes);
+  const pyMs = median(pyTimes);
   const forwardFlops = 2 * convMacs();
   const trainFlops = 3 * forwardFlops;
   const gflops = trainFlops / (tsMs / 1e3) / 1e9;
   const result = {
     bench: 'engine',
     threads,
-    // Other processes' load skews both sides; the rounds alternate so it falls on both.
+    // Other processes' load slows both sides; the rounds alternate so it falls on both.
     load_avg_1m_at_start: round(loadAtStart, 2),
+    load_avg_1m_at_end: round(loadavg()[0] as number, 2),
     libtorch: torch.libtorchVersion(),
-    python_torch: pyInfo?.torch,
+    python_torch: info.torch,
     train_input: [...INPUT],
     train_net: 'conv3x3 21->64, relu, conv3x3 64->64, relu, conv3x3 64->3; mse; adam lr 1e-3',
-    train_steps_per_side: tsTrain.length,
+    train_steps_per_side: tsTimes.length,
     train_step_ms_ts: round(tsMs, 2),
     train_step_ms_py: round(pyMs, 2),
     train_step_ratio: round(tsMs / pyMs, 3),
+    train_step_ratio_paired: round(median(ratios), 3),
     tiny_op: 'torch.add of two 8-element float32 tensors',
     tiny_op_calls: TINY_N,
     tiny_op_us_ts: round(median(tinyScope.wall), 3),
@@ -187,4 +223,4 @@ function main(): void {
   console.log(JSON.stringify(result));
 }
 
-main();
+await main();

@@ -1,7 +1,10 @@
 # The Python side of `make bench-engine`: the same train step and tiny-op loop as bench/engine.ts, in python3-torch.
-# Run by bench/engine.ts as: /usr/bin/python3 bench/engine_py.py '<json config>'; prints one JSON object.
+# bench/engine.ts runs it as a server: /usr/bin/python3 bench/engine_py.py, one JSON command per stdin line, one JSON
+# reply per stdout line, so the two sides can alternate step by step under the same machine load.
+#   {"op": "setup", "threads": 2, "input": [4, 21, 128, 64], "warmup": 3}  -> {"threads", "torch"}
+#   {"op": "train", "steps": 2}                                            -> {"train_ms": [...]}
+#   {"op": "tiny", "n": 200000, "repeats": 5}                              -> {"tiny_us": [...], "tiny_cpu_us": [...]}
 import json
-import statistics
 import sys
 import time
 
@@ -10,43 +13,43 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-def train_step_times(cfg):
-    n, c, h, w = cfg["input"]
-    net = nn.Sequential(
-        nn.Conv2d(c, 64, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(64, 3, 3, padding=1),
-    )
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    x = torch.randn(n, c, h, w)
-    target = torch.randn(n, 3, h, w)
+class Train:
+    def __init__(self, shape, warmup):
+        n, c, h, w = shape
+        self.net = nn.Sequential(
+            nn.Conv2d(c, 64, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(64, 3, 3, padding=1),
+        )
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=1e-3)
+        self.x = torch.randn(n, c, h, w)
+        self.target = torch.randn(n, 3, h, w)
+        for _ in range(warmup):
+            self.step()
 
-    def step():
-        loss = F.mse_loss(net(x), target)
+    def step(self):
+        loss = F.mse_loss(self.net(self.x), self.target)
         loss.backward()
-        opt.step()
+        self.opt.step()
         # The TS side clears gradients to none as well.
-        opt.zero_grad(set_to_none=True)
-        return loss
+        self.opt.zero_grad(set_to_none=True)
 
-    for _ in range(cfg["warmup"]):
-        step()
-    times = []
-    for _ in range(cfg["steps"]):
-        t0 = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return times
+    def times(self, steps):
+        out = []
+        for _ in range(steps):
+            t0 = time.perf_counter()
+            self.step()
+            out.append((time.perf_counter() - t0) * 1e3)
+        return out
 
 
-def tiny_op_us(cfg):
+def tiny_op(n, repeats):
     a = torch.randn(8)
     b = torch.randn(8)
-    n = cfg["tinyN"]
-    for _ in range(n // 10):
+    for _ in range(n // 2):
         torch.add(a, b)
     wall, cpu = [], []
-    for _ in range(cfg["tinyRepeats"]):
+    for _ in range(repeats):
         c0 = time.process_time()
         t0 = time.perf_counter()
         for _ in range(n):
@@ -57,15 +60,23 @@ def tiny_op_us(cfg):
 
 
 def main():
-    cfg = json.loads(sys.argv[1])
-    torch.set_num_threads(cfg["threads"])
-    torch.manual_seed(0)
-    out = {"threads": torch.get_num_threads(), "torch": torch.__version__}
-    if cfg.get("train", True):
-        out["train_ms"] = train_step_times(cfg)
-    if cfg.get("tiny", True):
-        out["tiny_us"], out["tiny_cpu_us"] = tiny_op_us(cfg)
-    print(json.dumps(out))
+    train = None
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        op = cmd["op"]
+        if op == "setup":
+            torch.set_num_threads(cmd["threads"])
+            torch.manual_seed(0)
+            train = Train(cmd["input"], cmd["warmup"])
+            reply = {"threads": torch.get_num_threads(), "torch": torch.__version__}
+        elif op == "train":
+            reply = {"train_ms": train.times(cmd["steps"])}
+        elif op == "tiny":
+            wall, cpu = tiny_op(cmd["n"], cmd["repeats"])
+            reply = {"tiny_us": wall, "tiny_cpu_us": cpu}
+        else:
+            reply = {"error": f"unknown op {op}"}
+        print(json.dumps(reply), flush=True)
 
 
 main()
