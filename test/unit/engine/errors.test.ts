@@ -38,6 +38,11 @@ test('TypeScript-side checks name the function', () => {
   torch.scope(() => {
     assert.throws(() => torch.interpolate(torch.ones([2, 2]), { size: 4 }), /^Error: interpolate: expected a 4-d \(N,C,H,W\) input, got shape \[2,2\]/);
     assert.throws(() => torch.interpolate(torch.ones([1, 1, 2, 2]), {}), /interpolate: give exactly one of size and scaleFactor/);
+    assert.throws(() => torch.interpolate(torch.ones([1, 1, 2, 2]), { size: [3, 0] }), /interpolate: size must be a positive integer/);
+    assert.throws(() => torch.interpolate(torch.ones([1, 1, 2, 2]), { scaleFactor: -2 }), /interpolate: scaleFactor must be a positive number/);
+    assert.throws(() => torch.interpolate(torch.ones([1, 1, 2, 2]), { scaleFactor: 0.2 }), /interpolate: scaleFactor 0.2 shrinks \[2,2\] to an empty \[0,0\]/);
+    assert.throws(() => torch.interpolate(torch.ones([1, 1, 2, 2]), { size: 3, mode: 'bicubic' as 'bilinear' }), /interpolate: unknown mode 'bicubic'/);
+    assert.throws(() => torch.interpolate(torch.ones([1, 1, 2, 2]), { size: 3, alignCorners: true }), /interpolate: alignCorners applies to bilinear mode only/);
     assert.throws(() => torch.tensor([[1, 2], [3]]), /tensor: ragged nested array/);
   });
 });
