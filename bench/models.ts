@@ -11,6 +11,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import * as torch from '../src/torch/index.js';
 import { listModels, type PairBatch, type BaseModelConfig, type Preset, type TrainableModel } from '../src/models/index.js';
@@ -52,7 +53,7 @@ function parseArgs(argv: string[]): Options {
 }
 
 /** Counts conv/linear MACs while `fn` runs, by wrapping the layer classes' forward. */
-function countMacs<T>(fn: () => T): { result: T; macs: number } {
+export function countMacs<T>(fn: () => T): { result: T; macs: number } {
   let macs = 0;
   const nn = torch.nn;
   const restore: (() => void)[] = [];
@@ -218,4 +219,5 @@ function main(): void {
   }
 }
 
-main();
+// Runs as a command; importing the module (tests of countMacs) does not start the benchmark.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();

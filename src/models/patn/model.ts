@@ -170,8 +170,8 @@ export class PATNModel implements TrainableModel {
   }
 
   optimizers(): Map<string, OptimizerLike> {
-    const m = new Map<string, OptimizerLike>([['optimizer_G', this.optG as unknown as OptimizerLike]]);
-    for (const [name, o] of this.optD) m.set((D_NAMES[name] as { opt: string }).opt, o as unknown as OptimizerLike);
+    const m = new Map<string, OptimizerLike>([['optimizer_G', this.optG]]);
+    for (const [name, o] of this.optD) m.set((D_NAMES[name] as { opt: string }).opt, o);
     return m;
   }
 
