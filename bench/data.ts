@@ -118,9 +118,9 @@ async function syntheticImage(root: string, [h, w]: [number, number]): Promise<s
  * Pairs per second of the loader over BATCHES batches after two warm-up batches: wall-clock, and per CPU-second of
  * the whole process (main thread and loader workers), which stays meaningful when other work shares the machine.
  */
-export async function benchLoader(dir: string, label: string): Promise<{ perSecond: number; perCpuSecond: number }> {
+export async function benchLoader(dir: string, label: string, affines = false): Promise<{ perSecond: number; perCpuSecond: number }> {
   const ds = await openDataset(dir, { split: 'train' });
-  const loader = new PairLoader(ds, { batchSize: BATCH, seed: 1, workers: WORKERS, masks: ['pg2'], dropLast: true });
+  const loader = new PairLoader(ds, { batchSize: BATCH, seed: 1, workers: WORKERS, masks: ['pg2'], affines, dropLast: true });
   let seen = 0;
   let pairs = 0;
   let t0 = 0;
@@ -157,11 +157,13 @@ export async function benchData(): Promise<Record<string, number | string>> {
     const fashion = await prepareFashion(root);
     const small = await benchLoader(market.dir, 'loader 128x64');
     const large = await benchLoader(fashion.dir, 'loader 256x176');
+    const withAffines = await benchLoader(market.dir, 'loader 128x64 + part affines', true);
     const out: Record<string, number | string> = {
       loader_pairs_per_s_128x64: small.perSecond,
       loader_pairs_per_s_256x176: large.perSecond,
       loader_pairs_per_cpu_s_128x64: small.perCpuSecond,
       loader_pairs_per_cpu_s_256x176: large.perCpuSecond,
+      loader_pairs_per_s_128x64_with_part_affines: withAffines.perSecond,
       loader_batch: BATCH,
       loader_workers: WORKERS ?? 'default',
       loader_includes: 'decode, [-1,1] images A and B, keypoints, 18-channel heatmaps A and B (sigma 6), PG2 mask of B',
