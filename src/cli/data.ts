@@ -46,6 +46,7 @@ function checkKnown(options: Map<string, string>, known: readonly string[], usag
 }
 
 const checkUsage = 'reposer data check DIR [--split train|test|...] [--layout auto|market|deepfashion-256x176|deepfashion-256x256|folder] [--frame HxW] [--shift-x DX]';
+const drawUsage = 'reposer data draw DIR --out FILE.png [--split train|test|...] [--count N] [--names a.jpg,b.jpg]';
 const pairsUsage = 'reposer data pairs ANNOTATION.csv --out PAIRS.csv [--identity market|deepfashion] [--limit N] [--seed S]';
 
 export const dataCommands: Record<string, DataSubcommand> = {
@@ -71,6 +72,36 @@ export const dataCommands: Record<string, DataSubcommand> = {
       });
       console.log(formatCheckReport(report));
       if (report.problems.length > 0) process.exitCode = 1;
+    },
+  },
+  draw: {
+    summary: 'draw annotated images with their skeletons side by side into one PNG',
+    usage: drawUsage,
+    run: async (args) => {
+      const { positional, options } = parseArgs(args);
+      checkKnown(options, ['out', 'split', 'count', 'names'], drawUsage);
+      const dir = positional[0];
+      const out = options.get('out');
+      if (!dir || !out) throw new Error(`give a dataset directory and --out\nusage: ${drawUsage}`);
+      const count = Number(options.get('count') ?? 8);
+      if (!Number.isInteger(count) || count < 1) throw new Error(`--count must be a positive integer; got '${options.get('count')}'`);
+      const { openDataset, imagePath } = await import('../data/layouts.js');
+      const { overlaySkeleton } = await import('../pose/draw.js');
+      const sharp = (await import('sharp')).default;
+      const { existsSync } = await import('node:fs');
+      const ds = await openDataset(dir, { split: options.get('split') ?? 'train' });
+      const wanted = options.get('names')?.split(',');
+      const rows = wanted
+        ? wanted.map((n) => { const r = ds.annotations.get(n); if (!r) throw new Error(`${n} is not in ${ds.annotationFile}`); return r; })
+        : [...ds.annotations.values()].filter((r) => existsSync(imagePath(ds, r.name))).slice(0, count);
+      if (rows.length === 0) throw new Error(`no annotated image of ${dir} is on disk`);
+      const [h, w] = ds.frame;
+      const tiles = await Promise.all(rows.map((r) => overlaySkeleton(imagePath(ds, r.name), r.pose, ds.frame)));
+      await sharp({ create: { width: w * tiles.length, height: h, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+        .composite(tiles.map((t, i) => ({ input: t, top: 0, left: i * w })))
+        .png()
+        .toFile(out);
+      console.log(`${out}: ${rows.map((r) => r.name).join(', ')}`);
     },
   },
   pairs: {

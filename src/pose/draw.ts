@@ -9,8 +9,8 @@ export interface DrawOptions {
   limbWidth?: number;
   /** Joint dot radius in pixels; default limbWidth. */
   jointRadius?: number;
-  /** Background RGB; default black. */
-  background?: readonly [number, number, number];
+  /** Background RGB; default black; null leaves it transparent (for overlaying on a photo). */
+  background?: readonly [number, number, number] | null;
   /** Limb opacity 0..1 (OpenPose draws limbs at 0.6 over the joints); default 0.6. */
   limbOpacity?: number;
 }
@@ -26,10 +26,10 @@ export function skeletonSvg(pose: Pose, frame: Frame, options: DrawOptions = {})
   const [h, w] = frame;
   const lw = options.limbWidth ?? Math.max(2, Math.round(Math.min(h, w) / 32));
   const jr = options.jointRadius ?? lw;
-  const bg = options.background ?? [0, 0, 0];
+  const bg = options.background === undefined ? [0, 0, 0] : options.background;
   const opacity = options.limbOpacity ?? 0.6;
   const parts: string[] = [];
-  parts.push(`<rect x="0" y="0" width="${w}" height="${h}" fill="${rgb(bg)}"/>`);
+  if (bg !== null) parts.push(`<rect x="0" y="0" width="${w}" height="${h}" fill="${rgb(bg)}"/>`);
   LIMBS.forEach(([a, b], i) => {
     if (!isVisible(pose, a) || !isVisible(pose, b)) return;
     const color = JOINT_COLORS[Math.min(i, JOINT_COLORS.length - 1)] as readonly number[];
@@ -72,4 +72,15 @@ export async function drawSkeletons(poses: readonly Pose[], frame: Frame, option
   const all = new Uint8Array(poses.length * h * w * 3);
   images.forEach((im, i) => all.set(im, i * h * w * 3));
   return torch.scope(() => torch.tensor(all, [poses.length, h, w, 3]).permute([0, 3, 1, 2]).contiguous());
+}
+
+/**
+ * A photo with its skeleton drawn over it, as PNG bytes, for looking at annotations (OpenPose palette: the person's
+ * right arm orange to yellow, left arm yellow-green; right leg green, left leg blue).
+ * @param image path or encoded bytes of an image whose size is the frame
+ */
+export async function overlaySkeleton(image: string | Buffer, pose: Pose, frame: Frame, options: DrawOptions = {}): Promise<Buffer> {
+  const [h, w] = frame;
+  const svg = Buffer.from(skeletonSvg(pose, frame, { ...options, background: null }));
+  return sharp(image).resize(w, h, { fit: 'fill' }).composite([{ input: svg, top: 0, left: 0 }]).png().toBuffer();
 }

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { formatPairsCsv, readAnnotationCsvSync } from '../../../src/data/formats.js';
 import { makePairs } from '../../../src/data/pairs.js';
 import { dataCommands, parseArgs } from '../../../src/cli/data.js';
@@ -41,6 +42,20 @@ test('data pairs writes the pairs makePairs gives', { skip: NO_SHARED }, () => {
     assert.match(String(r.stdout), /500 pairs/);
     assert.equal(readFileSync(out, 'utf8'), formatPairsCsv(makePairs(readAnnotationCsvSync(ann), { limit: 500, seed: 2 })));
     assert.match(String(run('pairs', ann, '--out', out, '--limit', 'many').stderr), /--limit must be a non-negative integer/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('data draw puts the chosen annotated images with their skeletons side by side', { skip: NO_SHARED }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'reposer-cli-'));
+  try {
+    const out = join(dir, 'grid.png');
+    const r = run('draw', join(SHARED, 'spt-samples'), '--out', out, '--names', '1_A.jpg,1_B.jpg');
+    assert.equal(r.status, 0, String(r.stderr));
+    const meta = await sharp(out).metadata();
+    assert.deepEqual([meta.width, meta.height], [512, 256]);
+    assert.match(String(run('draw', join(SHARED, 'spt-samples'), '--out', out, '--names', 'ghost.jpg').stderr), /ghost\.jpg is not in/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
