@@ -64,3 +64,9 @@ test('the exclusion lists name real ops, give reasons and are not stale', () => 
   for (const name of Object.keys(noGradient)) assert.ok(!graded.has(name), `'${name}' is listed as gradient-free but has a gradient case`);
   for (const c of all) assert.ok(known.has(c.op), `a case names '${c.op}', which is not an op (typo?)`);
 });
+
+test('every loosened tolerance says why', () => {
+  for (const c of all) {
+    if (c.tol || c.gradTol) assert.ok((c.tolWhy ?? '').length > 5, `${c.op}${c.label ? ` [${c.label}]` : ''} loosens the tolerance without tolWhy`);
+  }
+});
