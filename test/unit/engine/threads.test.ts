@@ -21,7 +21,9 @@ function childThreads(env: Record<string, string | undefined>, prefix: string[] 
 test('by default the thread count is the available parallelism', () => {
   const r = childThreads({ REPOSER_THREADS: undefined });
   assert.equal(r.threads, availableParallelism());
-  if (!process.env.REPOSER_THREADS) assert.equal(torch.getNumThreads(), availableParallelism());
+  // This process too, unless the runner set REPOSER_THREADS (then it must be that).
+  const wanted = process.env.REPOSER_THREADS ? Number(process.env.REPOSER_THREADS) : availableParallelism();
+  assert.equal(torch.getNumThreads(), wanted);
 });
 
 test('REPOSER_THREADS sets it', () => {
