@@ -179,6 +179,17 @@ export class PairLoader {
     }
   }
 
+  /**
+   * Batches across epochs without end (epoch `startEpoch`, then the next, ...), for trainers that count steps.
+   * Each yielded value carries its epoch and its index within that epoch.
+   */
+  async *stream(startEpoch = 0): AsyncGenerator<{ epoch: number; index: number; batch: LoaderBatch }> {
+    for (let epoch = startEpoch; ; epoch++) {
+      let index = 0;
+      for await (const batch of this.batches(epoch)) yield { epoch, index: index++, batch };
+    }
+  }
+
   /** Stops the worker threads. */
   async close(): Promise<void> {
     this.closed = true;

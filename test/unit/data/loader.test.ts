@@ -140,3 +140,22 @@ test('the loader refuses pairs naming unannotated images', { skip: NO_SHARED }, 
     assert.throws(() => new PairLoader(broken, { batchSize: 2, workers: 0 }), /ghost\.jpg.*data check/);
   });
 });
+
+test('stream runs on across epochs, each epoch in its own seeded order', { skip: NO_SHARED }, async () => {
+  await withSpt(async (ds) => {
+    const loader = new PairLoader(ds, { batchSize: 4, seed: 9, workers: 0, masks: [] });
+    const seen: string[] = [];
+    try {
+      for await (const { epoch, index, batch } of loader.stream()) {
+        seen.push(`${epoch}.${index}:${batch.namesA.join('|')}`);
+        torch.dispose(batch);
+        if (seen.length === 5) break;
+      }
+    } finally {
+      await loader.close();
+    }
+    assert.deepEqual(seen.map((s) => s.slice(0, 3)), ['0.0', '0.1', '1.0', '1.1', '2.0']);
+    const epoch1 = loader.epochOrder(1).map((p) => p.from);
+    assert.equal(seen[2]!.slice(4), epoch1.slice(0, 4).join('|'));
+  });
+});
