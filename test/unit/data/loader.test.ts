@@ -1,7 +1,7 @@
 // The pair loader on a temporary copy of SPT's real samples (256x256 images, keypoints, .npy parsing maps).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -157,5 +157,18 @@ test('stream runs on across epochs, each epoch in its own seeded order', { skip:
     assert.deepEqual(seen.map((s) => s.slice(0, 3)), ['0.0', '0.1', '1.0', '1.1', '2.0']);
     const epoch1 = loader.epochOrder(1).map((p) => p.from);
     assert.equal(seen[2]!.slice(4), epoch1.slice(0, 4).join('|'));
+  });
+});
+
+test('a bad image stops the epoch with an error naming the file, from a worker thread too', { skip: NO_SHARED }, async () => {
+  await withSpt(async (ds, dir) => {
+    writeFileSync(join(dir, 'images', '2_A.jpg'), 'not a jpeg');
+    for (const workers of [0, 1]) {
+      const loader = new PairLoader(ds, { batchSize: 6, workers, masks: [] });
+      await assert.rejects(async () => {
+        for await (const b of loader.batches(0)) torch.dispose(b);
+      }, /cannot decode image .*2_A\.jpg.*data check/);
+      await loader.close();
+    }
   });
 });
