@@ -55,6 +55,8 @@ export function vgg19TapIndex(tap: Vgg19Tap): number {
 // ImageNet statistics torchvision's weights were trained with (inputs in [0,1], RGB).
 const MEAN = [0.485, 0.456, 0.406];
 const STD = [0.229, 0.224, 0.225];
+const SCALE = Float32Array.from(STD, (s) => 0.5 / s);
+const SHIFT = Float32Array.from(MEAN, (m, i) => (0.5 - m) / (STD[i] as number));
 
 /** Holds the convolutions under their torchvision indices ('0', '2', '5', ...), so names read `features.0.weight`. */
 class FeatureStack extends torch.nn.Module {
@@ -85,16 +87,11 @@ export interface Vgg19Options {
 export class Vgg19Features extends torch.nn.Module {
   readonly features: FeatureStack;
   readonly lastIndex: number;
-  private readonly scale: torch.Tensor;
-  private readonly shift: torch.Tensor;
 
   constructor(options: Vgg19Options = {}) {
     super();
     this.lastIndex = vgg19TapIndex(options.lastLayer ?? 'relu5_4');
     this.features = this.module('features', new FeatureStack(this.lastIndex));
-    // [-1,1] -> [0,1] -> (x - mean) / std, folded into one multiply-add: x * (0.5/std) + (0.5 - mean)/std.
-    this.scale = torch.tensor(STD.map((s) => 0.5 / s), [1, 3, 1, 1]).keep();
-    this.shift = torch.tensor(MEAN.map((m, i) => (0.5 - m) / (STD[i] as number)), [1, 3, 1, 1]).keep();
     this.freeze();
     this.eval();
   }
@@ -110,7 +107,16 @@ export class Vgg19Features extends torch.nn.Module {
     if (x.ndim !== 4 || x.shape[1] !== 3) {
       throw new Error(`VGG19: expected images (N,3,H,W) in [-1,1], got shape [${x.shape.join(',')}]`);
     }
-    return x.mul(this.scale).add(this.shift);
+    // [-1,1] -> [0,1] -> (x - mean) / std, folded into one multiply-add: x * (0.5/std) + (0.5 - mean)/std.
+    // The constants are made per call: a module nested in another is released by the parent's dispose(), which
+    // frees registered tensors only (and buffers would add keys torchvision's state dict does not have).
+    return torch.scope(() => {
+      let scale = torch.tensor(SCALE, [1, 3, 1, 1]);
+      let shift = torch.tensor(SHIFT, [1, 3, 1, 1]);
+      if (x.dtype !== 'float32') [scale, shift] = [scale.to(x.dtype), shift.to(x.dtype)];
+      if (x.device !== 'cpu') [scale, shift] = [scale.toDevice(x.device), shift.toDevice(x.device)];
+      return x.mul(scale).add(shift);
+    });
   }
 
   /**
@@ -157,11 +163,6 @@ export class Vgg19Features extends torch.nn.Module {
     return this.freeze();
   }
 
-  override dispose(): void {
-    this.scale.dispose();
-    this.shift.dispose();
-    super.dispose();
-  }
 }
 
 /** The error raised when the VGG19 weights file is absent; it says which file, which config key, and where to get it. */

@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as torch from '../../../src/torch/index.js';
+import { ConvTranspose4x4s2 } from '../../../src/models/layers/fast-conv-transpose.js';
+import { Stack } from '../../../src/models/layers/containers.js';
+
+test('ConvTranspose4x4s2 equals conv_transpose2d(k4, s2, p1): output and gradients (input, weight, bias)', () => {
+  torch.manualSeed(2);
+  for (const bias of [true, false]) {
+    const m = new ConvTranspose4x4s2(5, 3, { bias });
+    try {
+      torch.scope(() => {
+        const x = torch.randn([2, 5, 4, 3]).to('float64').requiresGrad_();
+        m.toDtype('float64');
+        const y = m.forward(x);
+        const ref = torch.convTranspose2d(x, m.weight, m.bias, 2, 1);
+        assert.deepEqual(y.shape, [2, 3, 8, 6]);
+        assert.ok(y.sub(ref).abs().max().item() < 1e-12, 'forward');
+        const g = torch.randn([2, 3, 8, 6], 'float64');
+        const ours = torch.grad(y, [x, m.weight, ...(m.bias ? [m.bias] : [])], { gradOutputs: [g] });
+        const theirs = torch.grad(ref, [x, m.weight, ...(m.bias ? [m.bias] : [])], { gradOutputs: [g] });
+        ours.forEach((a, i) => assert.ok(a!.sub(theirs[i]!).abs().max().item() < 1e-12, `gradient ${i}`));
+      });
+      assert.deepEqual(m.weight.shape, [5, 3, 4, 4], "ConvTranspose2d's parameter layout");
+    } finally {
+      m.dispose();
+    }
+  }
+});
+
+test('Stack names children 0, 1, ... and indexes them', () => {
+  const s = new Stack([new torch.nn.Linear(2, 3), new torch.nn.Linear(3, 1)]);
+  try {
+    assert.deepEqual([...s.stateDict().keys()], ['0.weight', '0.bias', '1.weight', '1.bias']);
+    assert.equal(s.at(1).outFeatures, 1);
+    assert.throws(() => s.at(2), /no module at index 2/);
+  } finally {
+    s.dispose();
+  }
+});
