@@ -6,6 +6,7 @@ import * as torch from '../../torch/index.js';
 import { partAffines } from '../../pose/index.js';
 import type { PairBatch } from '../batch.js';
 import { Vgg19Features, loadVgg19, randomVgg19StateDict } from '../layers/vgg.js';
+import { glorotInit } from '../layers/init.js';
 import { lossValue, registerModel, type ModelFamily, type OptimizerLike, type TrainableModel } from '../registry.js';
 import { defganDefaults, validateDefGanConfig, type DefGanConfig } from './config.js';
 import { checkPartInputs } from './deformable.js';
@@ -52,8 +53,9 @@ export class DefGanModel implements TrainableModel {
     } else {
       this.vgg = options.vgg ?? null;
     }
-    this.generator = new DefGanGenerator(cfg);
-    this.discriminator = new DefGanDiscriminator(6 + 2 * cfg.poseChannels, cfg.dDim);
+    // Keras's default initialisation (glorot-uniform kernels, zero biases).
+    this.generator = glorotInit(new DefGanGenerator(cfg));
+    this.discriminator = glorotInit(new DefGanDiscriminator(6 + 2 * cfg.poseChannels, cfg.dDim));
     this.discriminators = new Map<string, torch.nn.Module>([['D', this.discriminator]]);
     const o = { lr: cfg.optim.lr, betas: [cfg.optim.beta1, cfg.optim.beta2] as [number, number] };
     this.optG = new torch.optim.Adam(this.generator.parameters(), o);

@@ -5,6 +5,7 @@
 import * as torch from '../../torch/index.js';
 import { pg2Mask } from '../../pose/index.js';
 import type { PairBatch } from '../batch.js';
+import { glorotInit, tflibStdevInit } from '../layers/init.js';
 import { lossValue, registerModel, type ModelFamily, type OptimizerLike, type TrainableModel } from '../registry.js';
 import { pg2Defaults, validatePg2Config, type Pg2Config } from './config.js';
 import { Pg2Discriminator } from './discriminator.js';
@@ -51,8 +52,9 @@ export class Pg2Model implements TrainableModel {
 
   constructor(readonly cfg: Pg2Config) {
     validatePg2Config(cfg);
-    this.generator = new Pg2Generator(cfg);
-    this.discriminator = new Pg2Discriminator({ imageSize: cfg.imageSize, dim: cfg.dDim, layers: cfg.dLayers });
+    // The official initialisations: slim's xavier for G1/G2, tflib's U(+-0.02*sqrt(3)) for D.
+    this.generator = glorotInit(new Pg2Generator(cfg));
+    this.discriminator = tflibStdevInit(new Pg2Discriminator({ imageSize: cfg.imageSize, dim: cfg.dDim, layers: cfg.dLayers }));
     this.discriminators = new Map<string, torch.nn.Module>([['D', this.discriminator]]);
     const o = { lr: cfg.optim.lr, betas: [cfg.optim.beta1, cfg.optim.beta2] as [number, number] };
     this.optG1 = new torch.optim.Adam(this.generator.g1.parameters(), o);
