@@ -7,8 +7,14 @@ export interface Pg2Config extends BaseModelConfig {
   model: 'pg2';
   /** Image size (H, W): 128x64 for Market-1501, 256x256 for DeepFashion (the official PG2 data). */
   imageSize: [number, number];
-  /** Pose channels (18 heatmaps, mapped from [0,1] to [-1,1] as the official sparse pose maps are). */
+  /** Pose channels (18, one per joint). */
   poseChannels: number;
+  /**
+   * G1's pose input: 'disks', the official solid disks of radius `poseRadius` around each joint (pose_sparse_r4),
+   * drawn from keypointsB; or 'heatmaps', the batch's Gaussian heatmapB. Either is mapped to [-1,1] (x*2-1).
+   */
+  poseInput: 'disks' | 'heatmaps';
+  poseRadius: number;
   /** n in the paper (`conv_hidden_num`): channels of the first level; level i has n*(i+1). */
   hidden: number;
   /** Width of G1's fully connected bottleneck (`z_num`). */
@@ -38,7 +44,7 @@ export interface Pg2Config extends BaseModelConfig {
 }
 
 export function pg2Defaults(preset: Preset): Pg2Config {
-  const common = { model: 'pg2' as const, preset, poseChannels: 18, hidden: 128, zNum: 64, dDim: 64, optim: { lr: 2e-5, beta1: 0.5, beta2: 0.999 } };
+  const common = { model: 'pg2' as const, preset, poseChannels: 18, poseInput: 'disks' as const, poseRadius: 4, hidden: 128, zNum: 64, dDim: 64, optim: { lr: 2e-5, beta1: 0.5, beta2: 0.999 } };
   switch (preset) {
     case 'deepfashion':
       return { ...common, imageSize: [256, 256], repeatNum: 6, g2Skips: 'all', dLayers: 5, lambdaL1: 50, stage1Steps: 22000, maxSteps: 80000, batchSize: 1 };

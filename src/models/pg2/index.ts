@@ -3,7 +3,7 @@
 // pose-mask L1; after that G1 is frozen and G2 trains adversarially against the DCGAN D with
 // lambdaL1 * (L1 + pose-mask L1), lambda 10 on Market and 50 on DeepFashion.
 import * as torch from '../../torch/index.js';
-import { pg2Mask } from '../../pose/index.js';
+import { pg2Mask, splitKeypoints } from '../../pose/index.js';
 import type { PairBatch } from '../batch.js';
 import { glorotInit, tflibStdevInit } from '../layers/init.js';
 import { lossValue, registerModel, type ModelFamily, type OptimizerLike, type TrainableModel } from '../registry.js';
@@ -16,9 +16,31 @@ export { Pg2G1, Pg2G2, Pg2Generator } from './generator.js';
 export { Pg2Discriminator } from './discriminator.js';
 export { pg2Defaults, type Pg2Config } from './config.js';
 
-/** The official pose input is a map in [-1,1] (sparse maps * 2 - 1); the batch's heatmaps are in [0,1]. */
-function poseInput(heatmap: torch.Tensor): torch.Tensor {
-  return heatmap.mul(2).sub(1);
+/**
+ * PG2's pose maps (_getSparsePose, mode 'Solid'): channel j is 1 within `radius` pixels (Euclidean, inclusive) of
+ * joint j's position truncated to integers, 0 elsewhere and for a missing joint. keypoints (N,18,2) (y, x) ->
+ * (N,18,H,W) float32.
+ */
+export function pg2PoseMaps(keypoints: torch.Tensor, frame: readonly [number, number], radius = 4): torch.Tensor {
+  const [h, w] = frame;
+  return torch.scope(() => {
+    const { y, x, visible } = splitKeypoints(keypoints);
+    const n = y.shape[0] as number;
+    const j = y.shape[1] as number;
+    const rows = torch.arange(0, h, 1, 'float32').view([1, 1, h, 1]);
+    const cols = torch.arange(0, w, 1, 'float32').view([1, 1, 1, w]);
+    const dy = rows.sub(y.floor().view([n, j, 1, 1])).square();
+    const dx = cols.sub(x.floor().view([n, j, 1, 1])).square();
+    return dy.add(dx).le(radius * radius).to('float32').mul(visible.view([n, j, 1, 1]));
+  });
+}
+
+/** G1's pose input in [-1,1], as the official maps * 2 - 1. */
+function poseInput(batch: PairBatch, cfg: Pg2Config): torch.Tensor {
+  return torch.scope(() => {
+    const maps = cfg.poseInput === 'disks' ? pg2PoseMaps(batch.keypointsB, cfg.imageSize, cfg.poseRadius) : batch.heatmapB;
+    return maps.mul(2).sub(1);
+  });
 }
 
 function checkBatch(batch: PairBatch, cfg: Pg2Config): void {
@@ -77,7 +99,7 @@ export class Pg2Model implements TrainableModel {
     this.generator.eval();
     try {
       return torch.noGrad(() => torch.scope(() => {
-        const pose = poseInput(batch.heatmapB);
+        const pose = poseInput(batch, this.cfg);
         // Before stage 2 has run, G2 is untrained noise; G1's output is the model's answer then.
         if (this.stage === 1) return this.generator.g1.forward(batch.imageA, pose).clamp(-1, 1);
         return this.generator.forward(batch.imageA, pose).clamp(-1, 1);
@@ -97,7 +119,7 @@ export class Pg2Model implements TrainableModel {
   private trainStage1(batch: PairBatch): Record<string, number> {
     return torch.scope(() => {
       this.optG1.zeroGrad();
-      const g1 = this.generator.g1.forward(batch.imageA, poseInput(batch.heatmapB));
+      const g1 = this.generator.g1.forward(batch.imageA, poseInput(batch, this.cfg));
       const r = pg2Reconstruction(g1, batch.imageB, targetMask(batch, this.cfg));
       r.total.backward();
       this.optG1.step();
@@ -116,7 +138,7 @@ export class Pg2Model implements TrainableModel {
     return torch.scope(() => {
       const mask = targetMask(batch, this.cfg);
       // G1 is frozen in stage 2 (the official g_optim2 only updates G2's variables).
-      const g1 = torch.noGrad(() => this.generator.g1.forward(imageA, poseInput(batch.heatmapB)));
+      const g1 = torch.noGrad(() => this.generator.g1.forward(imageA, poseInput(batch, this.cfg)));
       // D sees real targets, source images and refined outputs in one batch (one set of batch-norm statistics).
       const dStep = torch.scope(() => {
         this.optD.zeroGrad();

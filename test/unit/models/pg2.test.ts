@@ -142,3 +142,18 @@ test('parameterCounts (for `reposer models`) equals the built model’s modules'
     model.dispose();
   }
 });
+
+test('PG2 pose maps are solid disks of radius r around the truncated joint, empty for missing joints', async () => {
+  const { pg2PoseMaps } = await import('../../../src/models/pg2/index.js');
+  torch.scope(() => {
+    const kp = torch.full([1, 18, 2], -1);
+    kp.select(1, 3).copy_(torch.tensor([5.7, 3.2]));
+    const maps = pg2PoseMaps(kp, [10, 8], 2);
+    assert.deepEqual(maps.shape, [1, 18, 10, 8]);
+    assert.equal(maps.select(1, 3).sum().item(), 13, 'the 13 pixels within distance 2');
+    assert.equal(maps.select(1, 3).select(1, 5).select(1, 3).item(), 1, 'centred on (5, 3)');
+    assert.equal(maps.select(1, 3).select(1, 7).select(1, 3).item(), 1);
+    assert.equal(maps.select(1, 3).select(1, 8).select(1, 3).item(), 0);
+    assert.equal(maps.sum().item(), 13, 'missing joints draw nothing');
+  });
+});
