@@ -128,6 +128,16 @@ export function detectOfficialLayout(state: Map<string, torch.Tensor>): { norm: 
   return { norm, dropout };
 }
 
+/** The norm and dropout of an official discriminator file (D_n_downsampling `nDownsampling`, at least one block). */
+export function detectOfficialDiscriminatorLayout(state: Map<string, torch.Tensor>, nDownsampling: number, what: string): { norm: 'batch' | 'instance'; dropout: boolean } {
+  const first = 4 + 3 * nDownsampling;
+  if (!state.has('model.1.weight') || !state.has(`model.${first}.conv_block.1.weight`)) {
+    const sample = [...state.keys()].slice(0, 5).join(', ');
+    throw new Error(`patn import: ${what} is not an official PATN discriminator state dict ('model.1.weight' and 'model.${first}.conv_block.1.weight' expected; first keys: ${sample})`);
+  }
+  return { norm: state.has('model.2.weight') ? 'batch' : 'instance', dropout: state.has(`model.${first}.conv_block.6.weight`) };
+}
+
 /**
  * Copies an official state dict into `m` through `table`. Throws, listing every problem at once, when an official
  * key is missing, has another shape, or the file has keys the table does not know. `what` names the network in

@@ -10,7 +10,7 @@ import * as torch from '../../../src/torch/index.js';
 import { runOracle, fromWire, assertClose, type WireTensor } from '../../helpers/oracle.js';
 import { importOfficial } from '../../../src/cli/import.js';
 import { loadResolvedConfig } from '../../../src/models/config.js';
-import { buildGenerator } from '../../../src/models/patn/model.js';
+import { buildDiscriminators, buildGenerator } from '../../../src/models/patn/model.js';
 import { officialGeneratorTable } from '../../../src/models/patn/official.js';
 import type { PATNConfig } from '../../../src/models/patn/config.js';
 
@@ -167,4 +167,65 @@ test('import names the offending key for a wrong shape or a missing entry', () =
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('import --netD-PB/--netD-PP converts the official discriminators, which then match PyTorch', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'patn-import-'));
+  const before = torch.memory().numTensors;
+  try {
+    torch.manualSeed(9);
+    const inputs = torch.scope(() => ({ x1: torch.zeros([1, 3, 16, 8]), x2: torch.zeros([1, 36, 16, 8]), pb: torch.randn([2, 21, 16, 8]), pp: torch.randn([2, 6, 16, 8]) }));
+    // The G file comes from officialCode; the Ds are the official ResnetDiscriminator layout with instance norm.
+    const gCode = officialCode({ path: join(dir, 'G.pth'), ngf: 4, nb: 2, norm: 'instance', dropout: true, legacyInstanceStats: false });
+    const dCode = `
+def resnet_d(cin, ndf=4, nb=1):
+    L = [nn.ReflectionPad2d(3), nn.Conv2d(cin, ndf, 7, bias=True), nn.InstanceNorm2d(ndf), nn.ReLU()]
+    for i in range(2):
+        c = ndf * 2 ** i
+        L += [nn.Conv2d(c, 2 * c, 3, 2, 1, bias=True), nn.InstanceNorm2d(2 * c), nn.ReLU()]
+    class Res(nn.Module):
+        def __init__(s, w):
+            super().__init__()
+            s.conv_block = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(w, w, 3, bias=True), nn.InstanceNorm2d(w), nn.ReLU(), nn.Dropout(0.5),
+                                         nn.ReflectionPad2d(1), nn.Conv2d(w, w, 3, bias=True), nn.InstanceNorm2d(w))
+        def forward(s, x): return x + s.conv_block(x)
+    class D(nn.Module):
+        def __init__(s):
+            super().__init__()
+            s.model = nn.Sequential(*(L + [Res(ndf * 4) for _ in range(nb)]))
+        def forward(s, x): return s.model(x)
+    return D()
+dpb, dpp = resnet_d(21), resnet_d(6)
+torch.save(dpb.state_dict(), '${join(dir, 'PB.pth')}')
+torch.save(dpp.state_dict(), '${join(dir, 'PP.pth')}')
+dpb.eval(); dpp.eval()
+with torch.no_grad():
+    out['pb'] = dpb(inputs['pb'])
+    out['pp'] = dpp(inputs['pp'])
+`;
+    const [res] = runOracle([{ code: gCode + dCode, inputs }]);
+    const sets = ['generator.ngf=4', 'generator.nBlocks=2', 'discriminator.ndf=4', 'discriminator.nBlocks=1'];
+    const lines: string[] = [];
+    const r = importOfficial(['--model', 'patn', '--from', join(dir, 'G.pth'), '--netD-PB', join(dir, 'PB.pth'), '--netD-PP', join(dir, 'PP.pth'),
+      '--out', join(dir, 'run'), ...sets.flatMap((s) => ['--set', s])], (l) => lines.push(l));
+    assert.deepEqual(Object.keys(r.discriminators).sort(), ['netD_PB', 'netD_PP']);
+    const cfg = loadResolvedConfig(r.dir) as unknown as PATNConfig;
+    assert.equal(cfg.discriminator.norm, 'instance', 'the saved config follows the files');
+    const ds = buildDiscriminators(cfg);
+    for (const [name, label, key] of [['shape', 'netD_PB', 'pb'], ['appearance', 'netD_PP', 'pp']] as const) {
+      const d = ds.get(name) as torch.nn.Module & { forward(x: torch.Tensor): torch.Tensor };
+      const { tensors } = torch.io.loadSafetensors(r.discriminators[label] as string);
+      d.loadStateDict(tensors);
+      torch.dispose([...tensors.values()]);
+      d.eval();
+      torch.noGrad(() => torch.scope(() => {
+        assertClose(d.forward(inputs[key]), fromWire((res as Record<string, WireTensor>)[key] as WireTensor), `${label} output`, { atol: 1e-4, rtol: 1e-3 });
+      }));
+      d.dispose();
+    }
+    torch.dispose(inputs);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal(torch.memory().numTensors, before);
 });
