@@ -30,3 +30,4 @@ export { PATNModel } from './model.js';
 export { PATNGenerator, PATBlock } from './generator.js';
 export { PATNDiscriminator } from './discriminator.js';
 export type { PATNConfig } from './config.js';
+export { officialGeneratorTable, officialDiscriminatorTable, loadOfficialGenerator, loadOfficialDiscriminator } from './official.js';
