@@ -157,3 +157,20 @@ test('PG2 pose maps are solid disks of radius r around the truncated joint, empt
     assert.equal(maps.sum().item(), 13, 'missing joints draw nothing');
   });
 });
+
+test("the training step lives in netG's state dict, so a restored checkpoint resumes in the right stage", async () => {
+  const { Pg2Model } = await import('../../../src/models/pg2/index.js');
+  const a = new Pg2Model({ ...pg2Defaults('tiny'), stage1Steps: 4 });
+  const b = new Pg2Model({ ...pg2Defaults('tiny'), stage1Steps: 4 });
+  try {
+    torch.noGrad(() => a.generator.trainSteps.fill_(5));
+    assert.equal(a.stage, 2);
+    assert.equal(b.stage, 1);
+    b.generator.loadStateDict(a.generator.stateDict());
+    assert.equal(b.step, 5);
+    assert.equal(b.stage, 2);
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+});
