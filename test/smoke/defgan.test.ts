@@ -66,8 +66,11 @@ for (const variant of ['baseline', 'dsc', 'full'] as DefGanVariant[]) {
       assert.equal(torch.memory().numTensors, live, 'steps leave no tensors behind');
       assert.ok(mean(rec.slice(-3)) < rec[0]!, `${key} falls: ${rec.map((v) => v.toFixed(4)).join(' ')}`);
       const out = model.generate(batch);
+      const again = model.generate(batch);
       assert.deepEqual(out.shape, [2, 3, 64, 64]);
+      assert.ok(torch.scope(() => out.equal(again)), 'generate runs in eval mode: no dropout, deterministic');
       out.dispose();
+      again.dispose();
       assert.equal(torch.memory().numTensors, live, 'generate leaves nothing but its result');
     } finally {
       model.dispose();
