@@ -228,11 +228,12 @@ export abstract class Module {
     for (const p of this.parameters()) p.grad = null;
   }
 
-  /** Releases every parameter and buffer of this module and its descendants. The module is unusable afterwards. */
+  /**
+   * Releases every parameter and buffer of this module and its descendants. The module is unusable afterwards.
+   * Children are released through their own dispose(), so a subclass that holds extra tensors can override it.
+   */
   dispose(): void {
-    for (const [, m] of this.namedModules()) {
-      for (const [, e] of m.entries) if (e.kind !== 'module') e.value?.dispose();
-    }
+    for (const [, e] of this.entries) e.value?.dispose();
   }
 
   /**
