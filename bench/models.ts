@@ -5,9 +5,11 @@
 // FLOP rule: every Conv2d, ConvTranspose2d and Linear forward call made during the measured work is counted, by
 // wrapping those classes' forward for one untimed run (so layers inside loss networks such as VGG19 count too):
 //   Conv2d: N·Cout·Hout·Wout · (Cin/groups)·kH·kW MACs; ConvTranspose2d: N·Cin·Hin·Win · (Cout/groups)·kH·kW MACs;
-//   Linear: rows · in · out MACs. FLOPs = 2·MACs. A training step counts 3× its forward FLOPs (the backward pass
-//   costs about twice the forward: input and weight gradients). Norms, activations, pooling, grid sampling and
-//   elementwise ops are not counted, so the GFLOP/s figures are a lower bound on the work done.
+//   Linear: rows · in · out MACs. FLOPs = 2·MACs.
+// Backward: a call made with gradients enabled costs its forward MACs once more for the weight gradient when the
+// layer's weight requires grad, and once more for the input gradient when its input requires grad (so a frozen
+// VGG19 on the fake image counts 2x, a discriminator judging a detached fake 2x, the generator 3x). Norms,
+// activations, pooling, grid sampling and elementwise ops are not counted, so GFLOP/s is a lower bound on the work.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -52,16 +54,27 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-/** Counts conv/linear MACs while `fn` runs, by wrapping the layer classes' forward. */
-export function countMacs<T>(fn: () => T): { result: T; macs: number } {
+/**
+ * Counts conv/linear MACs while `fn` runs, by wrapping the layer classes' forward: `macs` of the forward calls and
+ * `backwardMacs` the backward pass will cost (weight gradient when the weight requires grad, input gradient when the
+ * input does, only for calls made with gradients enabled).
+ */
+export function countMacs<T>(fn: () => T): { result: T; macs: number; backwardMacs: number } {
   let macs = 0;
+  let backwardMacs = 0;
   const nn = torch.nn;
   const restore: (() => void)[] = [];
+  type Layer = { weight: torch.Tensor };
   const wrap = <C extends { prototype: { forward: (x: torch.Tensor) => torch.Tensor } }>(cls: C, count: (self: never, x: torch.Tensor, y: torch.Tensor) => number): void => {
     const orig = cls.prototype.forward;
     cls.prototype.forward = function (this: never, x: torch.Tensor): torch.Tensor {
       const y = orig.call(this, x);
-      macs += count(this, x, y);
+      const m = count(this, x, y);
+      macs += m;
+      if (torch.isGradEnabled()) {
+        if ((this as Layer).weight.requiresGrad) backwardMacs += m;
+        if (x.requiresGrad) backwardMacs += m;
+      }
       return y;
     };
     restore.push(() => { cls.prototype.forward = orig; });
@@ -71,7 +84,7 @@ export function countMacs<T>(fn: () => T): { result: T; macs: number } {
   wrap(nn.ConvTranspose2d, (m: torch.nn.ConvTranspose2d, x) => prod(x.shape) * (m.outChannels / m.groups) * m.kernelSize[0] * m.kernelSize[1]);
   wrap(nn.Linear, (m: torch.nn.Linear, x) => prod(x.shape) * m.outFeatures);
   try {
-    return { result: fn(), macs };
+    return { result: fn(), macs, backwardMacs };
   } finally {
     for (const r of restore) r();
   }
@@ -151,7 +164,7 @@ function benchOne(model: TrainableModel, batch: PairBatch, reps: number): Record
   const inferenceMs = timeMs(() => model.generate(batch).dispose(), reps);
   const trainStepMs = timeMs(() => { model.trainStep(batch); }, reps);
   const inferenceFlops = 2 * inf.macs;
-  const trainFlops = 3 * 2 * train.macs;
+  const trainFlops = 2 * (train.macs + train.backwardMacs);
   const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
   return {
     generatorInferenceMs: round(inferenceMs),
@@ -211,7 +224,7 @@ function main(): void {
       }
       console.log(JSON.stringify({
         ...head, params, vgg: vggNote, batches,
-        flopRule: '2*MACs of Conv2d/ConvTranspose2d/Linear forward calls; training step = 3x its forward FLOPs',
+        flopRule: '2*MACs of Conv2d/ConvTranspose2d/Linear calls; backward +1x per call for the weight grad (weight requires grad) and +1x for the input grad (input requires grad)',
       }));
     }
   } finally {
