@@ -95,6 +95,6 @@ test("the registry builds and trains the tiny preset ('full', random VGG19)", as
 });
 
 test("'full' without VGG weights stops naming the file and the config key", () => {
-  const cfg = { ...defganDefaults('tiny'), vgg19Path: '/nonexistent/vgg19-dcbb9e9d.pth' };
-  assert.throws(() => new DefGanModel(cfg), /VGG19 weights not found at '\/nonexistent\/vgg19-dcbb9e9d\.pth'.*vgg19Path/s);
+  const cfg = { ...defganDefaults('tiny'), vggWeights: '/nonexistent/vgg19-dcbb9e9d.pth' };
+  assert.throws(() => new DefGanModel(cfg), /VGG19 weights not found at '\/nonexistent\/vgg19-dcbb9e9d\.pth'.*vggWeights/s);
 });

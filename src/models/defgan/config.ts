@@ -40,7 +40,7 @@ export interface DefGanConfig extends BaseModelConfig {
    */
   nnLayer: string;
   /** torchvision's vgg19 ImageNet weights (.pth); only the 'full' variant needs them. "random": random weights (tests). */
-  vgg19Path: string;
+  vggWeights: string;
   batchSize: number;
   epochs: number;
   /** Adam for G and D (lr 2e-4, betas 0.5, 0.999). */
@@ -50,7 +50,7 @@ export interface DefGanConfig extends BaseModelConfig {
 export function defganDefaults(preset: Preset): DefGanConfig {
   const common = {
     model: 'defgan' as const, preset, variant: 'full' as DefGanVariant, poseChannels: 18, deformableSkips: 4, warpMode: 'nearest' as WarpMode,
-    dDim: 64, ganWeight: 1, l1Weight: 100, nnWeight: 0.01, nnLayer: 'relu1_2', vgg19Path: DEFAULT_VGG19_PATH, epochs: 90,
+    dDim: 64, ganWeight: 1, l1Weight: 100, nnWeight: 0.01, nnLayer: 'relu1_2', vggWeights: DEFAULT_VGG19_PATH, epochs: 90,
     optim: { lr: 2e-4, beta1: 0.5, beta2: 0.999 },
   };
   switch (preset) {
@@ -74,7 +74,7 @@ export function defganDefaults(preset: Preset): DefGanConfig {
       // Tests: 64x64 (the smallest size the 5-conv patch D still scores), a few thousand parameters per level.
       return {
         ...common, imageSize: [64, 64], encoderChannels: [8, 8, 16, 16, 16, 16],
-        decoderChannels: [16, 16, 16, 8, 8, 3], nnSize: 3, dDim: 8, batchSize: 2, epochs: 1, vgg19Path: 'random',
+        decoderChannels: [16, 16, 16, 8, 8, 3], nnSize: 3, dDim: 8, batchSize: 2, epochs: 1, vggWeights: 'random',
         optim: { lr: 1e-3, beta1: 0.5, beta2: 0.999 },
       };
   }

@@ -33,7 +33,7 @@ export interface DefGanBatch extends PairBatch {
 export interface DefGanModelOptions {
   /**
    * A ready VGG19 extractor for the 'full' variant (tests pass one with random weights); without it the model loads
-   * cfg.vgg19Path. The model disposes it.
+   * cfg.vggWeights. The model disposes it.
    */
   vgg?: Vgg19Features;
 }
@@ -163,9 +163,9 @@ export class DefGanModel implements TrainableModel {
   }
 }
 
-/** torchvision's VGG19 from cfg.vgg19Path, or small random weights when it says "random" (the tiny test preset). */
+/** torchvision's VGG19 from cfg.vggWeights, or small random weights when it says "random" (the tiny test preset). */
 function vggFor(cfg: DefGanConfig): Vgg19Features {
-  if (cfg.vgg19Path !== 'random') return loadVgg19(cfg.vgg19Path, { lastLayer: cfg.nnLayer, configKey: 'vgg19Path' });
+  if (cfg.vggWeights !== 'random') return loadVgg19(cfg.vggWeights, { lastLayer: cfg.nnLayer, configKey: 'vggWeights' });
   const state = randomVgg19StateDict(cfg.nnLayer);
   try {
     return new Vgg19Features({ lastLayer: cfg.nnLayer }).loadTorchvision(state);

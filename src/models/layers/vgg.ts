@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import * as torch from '../../torch/index.js';
 
-/** The default place for torchvision's VGG19 ImageNet weights (config key `vgg19Path`). */
+/** The default place for torchvision's VGG19 ImageNet weights (config key `vggWeights`). */
 export const DEFAULT_VGG19_PATH = 'weights/vgg19-dcbb9e9d.pth';
 /** Where torchvision downloads them from (`torchvision.models.vgg19(weights='IMAGENET1K_V1')`). */
 export const VGG19_URL = 'https://download.pytorch.org/models/vgg19-dcbb9e9d.pth';
@@ -166,7 +166,7 @@ export class Vgg19Features extends torch.nn.Module {
 }
 
 /** The error raised when the VGG19 weights file is absent; it says which file, which config key, and where to get it. */
-export function missingVgg19Error(path: string, configKey = 'vgg19Path'): Error {
+export function missingVgg19Error(path: string, configKey = 'vggWeights'): Error {
   return new Error(
     `VGG19 weights not found at '${path}'. This loss needs torchvision's VGG19 ImageNet weights (vgg19-dcbb9e9d.pth, ` +
       `548 MB). Download ${VGG19_URL} and save it as '${DEFAULT_VGG19_PATH}' (the default), or point the config key ` +

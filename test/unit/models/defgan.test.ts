@@ -163,7 +163,7 @@ test('parameterCounts (for `reposer models`) equals the built model’s modules,
   try {
     const built = Object.fromEntries([...model.modules()].map(([k, m]) => [k, m.numParameters()]));
     assert.deepEqual(countParameters(fam, cfg), built);
-    const full = { ...cfg, variant: 'full' as const, vgg19Path: '/nonexistent.pth' };
+    const full = { ...cfg, variant: 'full' as const, vggWeights: '/nonexistent.pth' };
     assert.deepEqual(countParameters(fam, full), built, "'full' has dsc's networks and counts without the VGG file");
   } finally {
     model.dispose();

@@ -94,7 +94,7 @@ test('a missing weights file stops with the file, the config key and where to ge
   const path = join(mkdtempSync(join(tmpdir(), 'vgg-')), 'vgg19-dcbb9e9d.pth');
   assert.throws(() => loadVgg19(path), (err: Error) => {
     assert.match(err.message, new RegExp(`not found at '${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}'`));
-    assert.match(err.message, /vgg19Path/);
+    assert.match(err.message, /vggWeights/);
     assert.match(err.message, /https:\/\/download\.pytorch\.org\/models\/vgg19-dcbb9e9d\.pth/);
     assert.ok(err.message.includes(DEFAULT_VGG19_PATH));
     return true;
