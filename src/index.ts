@@ -1,0 +1,6 @@
+// reposer as a library. Each area is a namespace; the engine is also importable alone as 'reposer/torch'.
+export * as torch from './torch/index.js';
+export * as pose from './pose/index.js';
+export * as data from './data/index.js';
+export * as synth from './synth/index.js';
+export * as models from './models/index.js';
