@@ -3,7 +3,8 @@
 // - Train step: input 4x21x128x64, convs 21->64->64->3 (3x3, padding 1) with ReLU between, MSE to a random target,
 //   torch.optim.Adam. The same net in bench/engine_py.py (a persistent python3-torch process) with the same thread
 //   count. After warm-up the two sides alternate, a few steps each per round, so load from other processes falls on
-//   both; the report gives each side's median step and also the median of the per-round ratios.
+//   both; the report gives each side's median step and also the median of the per-round ratios. A second Python
+//   process runs with the glibc malloc settings the addon applies to itself, to separate engine from allocator.
 // - Per-call overhead: torch.add on two 8-element float tensors, inside a scope (released every 1000 calls) and with
 //   explicit dispose(), vs Python's `for _ in range(n): torch.add(a, b)`; wall-clock medians, plus process CPU time.
 // Prints progress to stderr and ONE JSON object as the last line of stdout.
@@ -14,6 +15,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { loadavg } from 'node:os';
+import { readFileSync } from 'node:fs';
 import * as torch from '../src/torch/index.js';
 
 const PYTHON = process.env.REPOSER_PYTHON ?? '/usr/bin/python3';
@@ -51,7 +53,7 @@ function convMacs(): number {
   return macs;
 }
 
-interface TsTrain { times(steps: number): number[]; dispose(): void }
+interface TsTrain { times(steps: number): { ms: number[]; faults: number }; dispose(): void }
 
 function tsTrain(): TsTrain {
   const [n, c, h, w] = INPUT;
@@ -84,15 +86,16 @@ function tsTrain(): TsTrain {
   // 6 parameters, input, target and 12 Adam moments; a per-step leak would grow this.
   const steady = torch.memory().numTensors;
   return {
-    times(steps: number): number[] {
-      const out: number[] = [];
+    times(steps: number) {
+      const ms: number[] = [];
+      const f0 = process.resourceUsage().minorPageFault;
       for (let i = 0; i < steps; i++) {
         const t0 = process.hrtime.bigint();
         step();
-        out.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
       }
       if (torch.memory().numTensors !== steady) throw new Error('bench-engine: the train step leaks tensors');
-      return out;
+      return { ms, faults: (process.resourceUsage().minorPageFault - f0) / steps };
     },
     dispose(): void {
       torch.dispose([params, x, target, opt.stateDict().state]);
@@ -135,11 +138,28 @@ function tinyOpTimes(withDispose: boolean): { wall: number[]; cpu: number[] } {
   return { wall, cpu };
 }
 
-interface PyReply { threads?: number; torch?: string; train_ms?: number[]; tiny_us?: number[]; tiny_cpu_us?: number[]; error?: string }
+function cpuHasAvx512(): boolean {
+  try {
+    return /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Mirrors configure_process() in native/core.cc: whether the addon changed glibc's malloc thresholds. */
+function mallocTuned(): boolean {
+  const env = process.env;
+  if (env.REPOSER_MALLOC_TUNE === '0') return false;
+  return !(env.MALLOC_MMAP_THRESHOLD_ || env.MALLOC_TRIM_THRESHOLD_ || (env.GLIBC_TUNABLES ?? '').includes('glibc.malloc.'));
+}
+
+interface PyReply {
+  threads?: number; torch?: string; train_ms?: number[]; faults_per_step?: number; tiny_us?: number[]; tiny_cpu_us?: number[]; error?: string;
+}
 
 /** The persistent python3-torch side: one JSON command per line, one JSON reply per line. */
-function startPython(): { ask(cmd: Record<string, unknown>): Promise<PyReply>; close(): void } {
-  const child = spawn(PYTHON, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
+function startPython(env: Record<string, string> = {}): { ask(cmd: Record<string, unknown>): Promise<PyReply>; close(): void } {
+  const child = spawn(PYTHON, [script], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   let exited: string | undefined;
   child.on('exit', (code) => (exited = `exited with code ${code}`));
@@ -164,22 +184,34 @@ async function main(): Promise<void> {
   const threads = torch.getNumThreads();
   const loadAtStart = loadavg()[0] as number;
   log(`libtorch ${torch.libtorchVersion()}, ${threads} threads; warm-up ${WARMUP}, then ${ROUNDS} rounds of ${STEPS_PER_ROUND} steps per side`);
+  // Python as users run it, and Python given the allocator settings the addon applies to itself (see configure_process
+  // in native/core.cc), so the report separates the engine from the allocator.
   const py = startPython();
+  const pyTuned = startPython({ GLIBC_TUNABLES: `glibc.malloc.mmap_threshold=${128 << 20}:glibc.malloc.trim_threshold=${256 << 20}` });
   const info = await py.ask({ op: 'setup', threads, input: INPUT, warmup: WARMUP });
   if (info.threads !== threads) throw new Error(`python ran with ${info.threads} threads, not ${threads}`);
+  await pyTuned.ask({ op: 'setup', threads, input: INPUT, warmup: WARMUP });
   const ts = tsTrain();
   const tsTimes: number[] = [];
   const pyTimes: number[] = [];
+  const pyTunedTimes: number[] = [];
   const ratios: number[] = [];
+  const faults = { ts: [] as number[], py: [] as number[], pyTuned: [] as number[] };
   for (let r = 0; r < ROUNDS; r++) {
     const a = ts.times(STEPS_PER_ROUND);
-    const b = (await py.ask({ op: 'train', steps: STEPS_PER_ROUND })).train_ms ?? [];
-    tsTimes.push(...a);
-    pyTimes.push(...b);
-    ratios.push(median(a) / median(b));
-    log(`round ${r + 1}: ts ${median(a).toFixed(1)} ms, py ${median(b).toFixed(1)} ms`);
+    const b = await py.ask({ op: 'train', steps: STEPS_PER_ROUND });
+    const c = await pyTuned.ask({ op: 'train', steps: STEPS_PER_ROUND });
+    tsTimes.push(...a.ms);
+    pyTimes.push(...(b.train_ms ?? []));
+    pyTunedTimes.push(...(c.train_ms ?? []));
+    faults.ts.push(a.faults);
+    faults.py.push(b.faults_per_step ?? NaN);
+    faults.pyTuned.push(c.faults_per_step ?? NaN);
+    ratios.push(median(a.ms) / median(b.train_ms ?? []));
+    log(`round ${r + 1}: ts ${median(a.ms).toFixed(1)} ms, py ${median(b.train_ms ?? []).toFixed(1)} ms, py (malloc tuned) ${median(c.train_ms ?? []).toFixed(1)} ms`);
   }
   ts.dispose();
+  pyTuned.close();
   const tinyScope = tinyOpTimes(false);
   const tinyDispose = tinyOpTimes(true);
   const pyTiny = await py.ask({ op: 'tiny', n: TINY_N, repeats: TINY_REPEATS });
@@ -205,6 +237,11 @@ async function main(): Promise<void> {
     train_step_ms_py: round(pyMs, 2),
     train_step_ratio: round(tsMs / pyMs, 3),
     train_step_ratio_paired: round(median(ratios), 3),
+    // The addon keeps big blocks in glibc's heap (REPOSER_MALLOC_TUNE=0 turns that off); Python with the same settings:
+    ts_malloc_tuned: mallocTuned(),
+    train_step_ms_py_malloc_tuned: round(median(pyTunedTimes), 2),
+    train_step_ratio_vs_py_malloc_tuned: round(tsMs / median(pyTunedTimes), 3),
+    minor_page_faults_per_step: { ts: Math.round(median(faults.ts)), py: Math.round(median(faults.py)), py_malloc_tuned: Math.round(median(faults.pyTuned)) },
     tiny_op: 'torch.add of two 8-element float32 tensors',
     tiny_op_calls: TINY_N,
     tiny_op_us_ts: round(median(tinyScope.wall), 3),
@@ -218,6 +255,9 @@ async function main(): Promise<void> {
     train_gflops: round(gflops, 1),
     flop_rule: 'convolutions only: forward = 2 x MACs (N*Cout*H*W*Cin*9 per conv); backward = 2 x forward (input and weight gradients); step = 3 x forward; ReLU, MSE and Adam not counted',
     peak_gflops: PEAK_GFLOPS,
+    peak_note: cpuHasAvx512()
+      ? 'this CPU reports avx512f and oneDNN uses it, so the AVX2-based 144 GFLOP/s peak can be exceeded (an AVX-512 peak is 2x)'
+      : 'AVX2 peak: 2 cores x 2.25 GHz x 2 FMA units x 8 lanes x 2',
     train_fraction_of_peak: round(gflops / PEAK_GFLOPS, 3),
   };
   console.log(JSON.stringify(result));

@@ -2,9 +2,10 @@
 # bench/engine.ts runs it as a server: /usr/bin/python3 bench/engine_py.py, one JSON command per stdin line, one JSON
 # reply per stdout line, so the two sides can alternate step by step under the same machine load.
 #   {"op": "setup", "threads": 2, "input": [4, 21, 128, 64], "warmup": 3}  -> {"threads", "torch"}
-#   {"op": "train", "steps": 2}                                            -> {"train_ms": [...]}
+#   {"op": "train", "steps": 2}                           -> {"train_ms": [...], "faults_per_step": minor page faults}
 #   {"op": "tiny", "n": 200000, "repeats": 5}                              -> {"tiny_us": [...], "tiny_cpu_us": [...]}
 import json
+import resource
 import sys
 import time
 
@@ -36,11 +37,12 @@ class Train:
 
     def times(self, steps):
         out = []
+        f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         for _ in range(steps):
             t0 = time.perf_counter()
             self.step()
             out.append((time.perf_counter() - t0) * 1e3)
-        return out
+        return out, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / steps
 
 
 def tiny_op(n, repeats):
@@ -70,7 +72,8 @@ def main():
             train = Train(cmd["input"], cmd["warmup"])
             reply = {"threads": torch.get_num_threads(), "torch": torch.__version__}
         elif op == "train":
-            reply = {"train_ms": train.times(cmd["steps"])}
+            ms, faults = train.times(cmd["steps"])
+            reply = {"train_ms": ms, "faults_per_step": faults}
         elif op == "tiny":
             wall, cpu = tiny_op(cmd["n"], cmd["repeats"])
             reply = {"tiny_us": wall, "tiny_cpu_us": cpu}
