@@ -123,6 +123,8 @@ export async function checkDataset(dir: string, options: CheckOptions = {}): Pro
       const path = imagePath(ds, r.name);
       const found: Problem[] = [];
       try {
+        // Asked first: sharp has reported a missing file as 'unsupported image format' under load.
+        if (!existsSync(path)) throw Object.assign(new Error(`no such file ${path}`), { code: 'ENOENT' });
         const { info } = await sharp(path, { failOn: 'truncated' }).raw().toBuffer({ resolveWithObject: true });
         if (info.height !== h || info.width !== w) {
           found.push({ file: annFile, line: r.line, message: `image ${path} is ${info.height}x${info.width} (HxW), the ${ds.layout} layout needs ${h}x${w}` });
