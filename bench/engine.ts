@@ -33,6 +33,7 @@ const STEPS_PER_ROUND = num('BENCH_STEPS_PER_ROUND', 2);
 const WARMUP = num('BENCH_WARMUP', 3);
 const TINY_N = num('BENCH_TINY_N', 200000);
 const TINY_REPEATS = 5;
+const PAUSE_MS = 50;
 const INPUT = [4, 21, 128, 64] as const;
 const CHANNELS = [21, 64, 64, 3];
 const PEAK_GFLOPS = 144; // 2 cores x 2.25 GHz x AVX2 (8 float32 lanes) x 2 FMA units x 2 flops per FMA
@@ -42,6 +43,7 @@ const median = (xs: number[]): number => {
   const m = s.length >> 1;
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
+const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
 const round = (x: number, digits: number): number => Number(x.toFixed(digits));
 const log = (msg: string): void => void process.stderr.write(`bench-engine: ${msg}\n`);
 
@@ -198,8 +200,12 @@ async function main(): Promise<void> {
   const ratios: number[] = [];
   const faults = { ts: [] as number[], py: [] as number[], pyTuned: [] as number[] };
   for (let r = 0; r < ROUNDS; r++) {
+    // A pause between sides lets the previous side's OpenMP workers stop spin-waiting before the next side runs.
+    await pause();
     const a = ts.times(STEPS_PER_ROUND);
+    await pause();
     const b = await py.ask({ op: 'train', steps: STEPS_PER_ROUND });
+    await pause();
     const c = await pyTuned.ask({ op: 'train', steps: STEPS_PER_ROUND });
     tsTimes.push(...a.ms);
     pyTimes.push(...(b.train_ms ?? []));
