@@ -74,12 +74,18 @@ function tsTrain(): TsTrain {
   const opt = new torch.optim.Adam(params, { lr: 1e-3 });
   const step = (): void => {
     torch.scope(() => {
-      let y = x;
-      for (let i = 0; i < 3; i++) {
-        y = torch.conv2d(y, params[2 * i] as torch.Tensor, params[2 * i + 1] as torch.Tensor, 1, 1);
-        if (i < 2) y = y.relu();
-      }
-      torch.mseLoss(y, target).backward();
+      // The forward runs in its own scope so its activations are released before backward, as Python's refcounting
+      // does: autograd keeps what it saved and frees it node by node, and backward's buffers reuse that memory while
+      // it is still in cache. Holding them to the end of the step made backward ~5% slower.
+      const loss = torch.scope(() => {
+        let y = x;
+        for (let i = 0; i < 3; i++) {
+          y = torch.conv2d(y, params[2 * i] as torch.Tensor, params[2 * i + 1] as torch.Tensor, 1, 1);
+          if (i < 2) y = y.relu();
+        }
+        return torch.mseLoss(y, target);
+      });
+      loss.backward();
     });
     opt.step();
     opt.zeroGrad();
