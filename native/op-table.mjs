@@ -11,6 +11,7 @@
 // method: also install as a Tensor method (first argument becomes the receiver).
 // fn:     the exported function's name where name is a reserved word in TS (the method keeps name).
 // ts:     optional TS type override per argument, e.g. { mode: "'nearest' | 'bilinear'" }.
+// changesMeta: the op may change the receiver's dtype or shape, so its cached info is dropped.
 // doc:    a short line for the generated doc comment (shapes, defaults).
 
 const T = (name, sig, ret, call, extra = {}) => ({ name, sig, ret, call, method: true, ...extra });
@@ -51,7 +52,7 @@ export const ops = [
   T('asStrided', 'Tensor self, int[] size, int[] stride, int storageOffset=0', 'Tensor', 'self.as_strided(size, stride, storageOffset)'),
   T('copy_', 'Tensor self, Tensor src', 'self', 'self.copy_(src)'),
   T('setData_', 'Tensor self, Tensor src', 'self', 'self.set_data(src)',
-    { doc: 'Points self at src\'s storage, keeping self\'s identity and autograd leaf status (Python `p.data = src`); for moving parameters between devices.' }),
+    { changesMeta: true, doc: 'Points self at src\'s storage, keeping self\'s identity and autograd leaf status (Python `p.data = src`); for moving parameters between devices.' }),
   T('fill_', 'Tensor self, Scalar value', 'self', 'self.fill_(value)'),
   T('zero_', 'Tensor self', 'self', 'self.zero_()'),
   T('normal_', 'Tensor self, float mean=0, float std=1', 'self', 'self.normal_(mean, std)'),

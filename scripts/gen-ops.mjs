@@ -119,7 +119,8 @@ function tsParams(op, args, skipFirst) {
 function tsFunction(op, args) {
   const pass = args.map((a) => (tsPass[a.type] ?? ((n) => n))(a.name)).join(', ');
   const ret = tsReturn[op.ret];
-  const body = ret.wrap(`N.${op.name}(${pass})`, args[0]?.name);
+  const call = op.changesMeta ? `N.${op.name}(${pass});\n  ${args[0].name}.invalidateInfo()` : `N.${op.name}(${pass})`;
+  const body = ret.wrap(call, args[0]?.name);
   const doc = op.doc ? `/** ${op.doc} */\n` : '';
   return `${doc}export function ${op.fn ?? op.name}(${tsParams(op, args, false)}): ${ret.type} {\n  ${body}\n}\n`;
 }

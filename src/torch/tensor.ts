@@ -56,6 +56,12 @@ export class Tensor {
     return this.handle;
   }
 
+  /** @internal Drops the cached shape and dtype; ops that change them in place (setData_) call it. */
+  invalidateInfo(): void {
+    this.cachedShape = undefined;
+    this.cachedDtype = undefined;
+  }
+
   private loadInfo(): void {
     const [shape, dtype] = N.info(this.live('shape'));
     this.cachedShape = shape;

@@ -118,6 +118,7 @@ export function copy_(self: Tensor, src: Tensor): Tensor {
 /** Points self at src's storage, keeping self's identity and autograd leaf status (Python `p.data = src`); for moving parameters between devices. */
 export function setData_(self: Tensor, src: Tensor): Tensor {
   N.setData_(self.handle, src.handle);
+  self.invalidateInfo();
   return self;
 }
 

@@ -268,7 +268,6 @@ export abstract class Module {
           }
           t.setData_(converted);
           converted.dispose();
-          forgetCachedInfo(t);
           if (grad) {
             const convertedGrad = fn(grad) as Tensor;
             t.grad = convertedGrad;
@@ -280,14 +279,6 @@ export abstract class Module {
     });
     return this;
   }
-}
-
-// Tensor caches its dtype and shape on first read; setData_ changes the dtype under it. Until tensor.ts offers a way
-// to refresh the cache (reported to its owner), clear the two private fields here.
-function forgetCachedInfo(t: Tensor): void {
-  const fields = t as unknown as { cachedDtype?: unknown; cachedShape?: unknown };
-  fields.cachedDtype = undefined;
-  fields.cachedShape = undefined;
 }
 
 /** @internal Used by spectralNorm to swap a parameter for its re-parametrisation; not for general use. */
