@@ -14,28 +14,38 @@ import { NUM_JOINTS, type Pose } from '../pose/skeleton.js';
 import { readNpy } from './npy.js';
 import { mulberry32 } from './rng.js';
 
-/** One batch as the loader yields it; every tensor belongs to the caller (torch.dispose(batch) frees them all). */
-export interface LoaderBatch {
+/**
+ * What every model family consumes: one batch of same-person pairs (A = source, B = target). The loader yields it;
+ * tests and the synthetic world build it directly.
+ */
+export interface PairBatch {
   /** Source and target images, (N,3,H,W) float32 in [-1,1]. */
   imageA: torch.Tensor;
   imageB: torch.Tensor;
-  /** (N,18,2) float32 (y, x) pixels; -1 for a missing joint. After augmentation when augmenting. */
+  /** Keypoints, (N,18,2) float32 as (y,x) pixels of the image frame; -1 marks a missing joint. After augmentation when augmenting. */
   keypointsA: torch.Tensor;
   keypointsB: torch.Tensor;
-  /** (N,18,H,W) float32 Gaussians (sigma 6 by default), zero channels for missing joints. */
+  /** Pose heatmaps, (N,18,H,W) float32: one Gaussian per joint (sigma 6 by default), zeros for a missing joint. */
   heatmapA: torch.Tensor;
   heatmapB: torch.Tensor;
   /** PG2's pose mask of the target, (N,1,H,W) float32 in {0,1}, when `masks` asks for 'pg2'. */
   maskB?: torch.Tensor;
+  /** SPT's 10-label parsing maps, (N,H,W) int64 labels 0..9, when the dataset has them and `parsing` is on. */
+  parsingA?: torch.Tensor;
+  parsingB?: torch.Tensor;
+  /** Image names, for samples and evaluation. */
+  namesA?: string[];
+  namesB?: string[];
+}
+
+/** One batch as the loader yields it; every tensor belongs to the caller (torch.dispose(batch) frees them all). */
+export interface LoaderBatch extends PairBatch {
   /** The Market mask-SSIM mask of the target, (N,1,H,W), when `masks` asks for 'market'. */
   marketMaskB?: torch.Tensor;
   /** Deformable GAN's part affines, target -> source, (N,10,2,3) normalized (see src/pose/parts.ts). */
   partTheta?: torch.Tensor;
   /** The parts' masks in the target, (N,10,h,w) float32 (h,w = affineMaskSize, default the frame). */
   partMasks?: torch.Tensor;
-  /** SPT's parsing maps, (N,H,W) int64 labels 0..9, when the dataset has them and `parsing` is on. */
-  parsingA?: torch.Tensor;
-  parsingB?: torch.Tensor;
   namesA: string[];
   namesB: string[];
 }

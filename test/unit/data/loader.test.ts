@@ -9,10 +9,7 @@ import * as torch from '../../../src/torch/index.js';
 import { openDataset, type Dataset } from '../../../src/data/layouts.js';
 import { PairLoader, type LoaderOptions } from '../../../src/data/loader.js';
 import type { LoaderBatch } from '../../../src/data/batch.js';
-import type { PairBatch } from '../../../src/models/batch.js';
 
-// Compile-time check of the contract with the model families: a loader batch is a PairBatch.
-export const loaderBatchIsPairBatch = (b: LoaderBatch): PairBatch => b;
 import { readNpySync } from '../../../src/data/npy.js';
 import { NO_SHARED, SHARED } from './shared-data.js';
 
