@@ -6,24 +6,8 @@ import * as torch from '../../src/torch/index.js';
 import { heatmaps, pg2Mask } from '../../src/pose/index.js';
 import type { PairBatch } from '../../src/models/batch.js';
 import { Pg2Model, pg2Defaults } from '../../src/models/pg2/index.js';
+import { figureKeypoints } from '../helpers/poses.js';
 
-// A standing figure, (y, x) as fractions of the frame, OpenPose-18 order.
-const FIGURE: [number, number][] = [
-  [0.12, 0.5], [0.22, 0.5], [0.22, 0.35], [0.38, 0.3], [0.52, 0.28], [0.22, 0.65], [0.38, 0.7], [0.52, 0.72],
-  [0.52, 0.42], [0.72, 0.42], [0.92, 0.42], [0.52, 0.58], [0.72, 0.58], [0.92, 0.58], [0.1, 0.46], [0.1, 0.54],
-  [0.11, 0.42], [0.11, 0.58],
-];
-
-function keypoints(n: number, [h, w]: [number, number], jitter: number): torch.Tensor {
-  const kp = new Float32Array(n * 36);
-  for (let i = 0; i < n; i++) {
-    FIGURE.forEach(([y, x], j) => {
-      kp[i * 36 + 2 * j] = Math.round((y + jitter * Math.sin(7 * i + j)) * (h - 1));
-      kp[i * 36 + 2 * j + 1] = Math.round((x + jitter * Math.cos(5 * i + 3 * j)) * (w - 1));
-    });
-  }
-  return torch.tensor(kp, [n, 18, 2]);
-}
 
 /** Smooth random images and two jittered poses; the target image is the source shifted by one pixel. */
 export function tinyBatch(n: number, frame: [number, number]): PairBatch {
@@ -31,8 +15,8 @@ export function tinyBatch(n: number, frame: [number, number]): PairBatch {
   return torch.scope(() => {
     const imageA = torch.interpolate(torch.randn([n, 3, h / 8, w / 8]), { size: [h, w], mode: 'bilinear' }).tanh();
     const imageB = imageA.roll([1], [2]);
-    const keypointsA = keypoints(n, frame, 0);
-    const keypointsB = keypoints(n, frame, 0.03);
+    const keypointsA = figureKeypoints(n, frame, 0);
+    const keypointsB = figureKeypoints(n, frame, 0.03);
     return {
       imageA, imageB, keypointsA, keypointsB,
       heatmapA: heatmaps(keypointsA, frame), heatmapB: heatmaps(keypointsB, frame), maskB: pg2Mask(keypointsB, frame),
