@@ -7,12 +7,12 @@ import sharp from 'sharp';
 import * as torch from '../torch/index.js';
 import type { TypedArray } from '../torch/index.js';
 import { augmentImages, augmentPose, sampleAugment, IDENTITY_AUGMENT, type AugmentOptions, type AugmentParams } from '../pose/augment.js';
-import { heatmaps, type Frame } from '../pose/heatmaps.js';
+import { poseMaps, type Frame, type PoseEncoding } from '../pose/heatmaps.js';
 import { marketMask, pg2Mask } from '../pose/masks.js';
 import { partAffines } from '../pose/parts.js';
 import { NUM_JOINTS, type Pose } from '../pose/skeleton.js';
 import { readNpy } from './npy.js';
-import { mulberry32 } from './rng.js';
+import { mulberry32 } from '../random.js';
 
 /**
  * What every model family consumes: one batch of same-person pairs (A = source, B = target). The loader yields it;
@@ -25,11 +25,15 @@ export interface PairBatch {
   /** Keypoints, (N,18,2) float32 as (y,x) pixels of the image frame; -1 marks a missing joint. After augmentation when augmenting. */
   keypointsA: torch.Tensor;
   keypointsB: torch.Tensor;
-  /** Pose heatmaps, (N,18,H,W) float32: one Gaussian per joint (sigma 6 by default), zeros for a missing joint. */
-  heatmapA: torch.Tensor;
-  heatmapB: torch.Tensor;
+  /** Pose maps, (N,18,H,W) float32 in [0,1], in the model's encoding (`pose` of BatchFeatures); zeros for a missing joint. */
+  poseMapA: torch.Tensor;
+  poseMapB: torch.Tensor;
   /** PG2's pose mask of the target, (N,1,H,W) float32 in {0,1}, when `masks` asks for 'pg2'. */
   maskB?: torch.Tensor;
+  /** Deformable GAN's part affines, target -> source, (N,10,2,3) in affine_grid's normalised convention (src/pose/parts.ts). */
+  partAffines?: torch.Tensor;
+  /** The parts' masks in the target, (N,10,h,w) float32 (h,w = affineMaskSize, default the frame). */
+  partMasks?: torch.Tensor;
   /** SPT's 10-label parsing maps, (N,H,W) int64 labels 0..9, when the dataset has them and `parsing` is on. */
   parsingA?: torch.Tensor;
   parsingB?: torch.Tensor;
@@ -42,10 +46,6 @@ export interface PairBatch {
 export interface LoaderBatch extends PairBatch {
   /** The Market mask-SSIM mask of the target, (N,1,H,W), when `masks` asks for 'market'. */
   marketMaskB?: torch.Tensor;
-  /** Deformable GAN's part affines, target -> source, (N,10,2,3) normalized (see src/pose/parts.ts). */
-  partTheta?: torch.Tensor;
-  /** The parts' masks in the target, (N,10,h,w) float32 (h,w = affineMaskSize, default the frame). */
-  partMasks?: torch.Tensor;
   namesA: string[];
   namesB: string[];
 }
@@ -62,9 +62,9 @@ export interface BatchItem {
 }
 
 export interface BatchFeatures {
-  /** Heatmap sigma in pixels; default 6. */
-  sigma?: number;
-  /** Which target masks to compute; default ['pg2']. */
+  /** How the pose maps are drawn; default Gaussians of sigma 6. */
+  pose?: PoseEncoding;
+  /** Which target masks to compute; default none. */
   masks?: readonly ('pg2' | 'market')[];
   /** Deformable GAN's part affines and masks; default false. */
   affines?: boolean;
@@ -163,7 +163,7 @@ export async function buildBatch(spec: BatchSpec): Promise<LoaderBatch> {
   }
   const kpFlat = new Float32Array(2 * n * NUM_JOINTS * 2);
   poses.forEach((p, i) => kpFlat.set(p, i * NUM_JOINTS * 2));
-  const masks = spec.masks ?? ['pg2'];
+  const masks = spec.masks ?? [];
   return torch.scope(() => torch.noGrad(() => {
     // A and B are built as separate tensors (not one 2N tensor split afterwards) so that no full-size copy is made
     // to cut them apart: at 256x176 a side's heatmaps alone are 26 MB for a batch of 8.
@@ -181,14 +181,14 @@ export async function buildBatch(spec: BatchSpec): Promise<LoaderBatch> {
     };
     const a = side(0);
     const b = side(1);
-    const sigma = spec.sigma ?? 6;
+    const encoding = spec.pose ?? { kind: 'gaussian', sigma: 6 };
     const out: LoaderBatch = {
       imageA: a.image,
       imageB: b.image,
       keypointsA: a.kp,
       keypointsB: b.kp,
-      heatmapA: heatmaps(a.kp, frame, sigma),
-      heatmapB: heatmaps(b.kp, frame, sigma),
+      poseMapA: poseMaps(a.kp, frame, encoding),
+      poseMapB: poseMaps(b.kp, frame, encoding),
       namesA: items.map((it) => it.nameA),
       namesB: items.map((it) => it.nameB),
     };
@@ -196,7 +196,7 @@ export async function buildBatch(spec: BatchSpec): Promise<LoaderBatch> {
     if (masks.includes('market')) out.marketMaskB = marketMask(b.kp, frame);
     if (spec.affines) {
       const pa = partAffines(a.kp, b.kp, frame, { maskSize: spec.affineMaskSize ?? frame });
-      out.partTheta = pa.theta;
+      out.partAffines = pa.theta;
       out.partMasks = pa.masks;
     }
     if (a.labels && b.labels) {
@@ -207,8 +207,8 @@ export async function buildBatch(spec: BatchSpec): Promise<LoaderBatch> {
   }));
 }
 
-const TENSOR_FIELDS = ['imageA', 'imageB', 'keypointsA', 'keypointsB', 'heatmapA', 'heatmapB', 'maskB', 'marketMaskB',
-  'partTheta', 'partMasks', 'parsingA', 'parsingB'] as const;
+const TENSOR_FIELDS = ['imageA', 'imageB', 'keypointsA', 'keypointsB', 'poseMapA', 'poseMapB', 'maskB', 'marketMaskB',
+  'partAffines', 'partMasks', 'parsingA', 'parsingB'] as const;
 type TensorField = (typeof TENSOR_FIELDS)[number];
 
 /** Copies a batch's tensors out to typed arrays and disposes the tensors. */
@@ -236,9 +236,9 @@ export function rawToBatch(raw: RawBatch): LoaderBatch {
   };
   const out: LoaderBatch = {
     imageA: need('imageA'), imageB: need('imageB'), keypointsA: need('keypointsA'), keypointsB: need('keypointsB'),
-    heatmapA: need('heatmapA'), heatmapB: need('heatmapB'), namesA: raw.namesA, namesB: raw.namesB,
+    poseMapA: need('poseMapA'), poseMapB: need('poseMapB'), namesA: raw.namesA, namesB: raw.namesB,
   };
-  for (const f of ['maskB', 'marketMaskB', 'partTheta', 'partMasks', 'parsingA', 'parsingB'] as const) {
+  for (const f of ['maskB', 'marketMaskB', 'partAffines', 'partMasks', 'parsingA', 'parsingB'] as const) {
     const v = t(f);
     if (v) out[f] = v;
   }

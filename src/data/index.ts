@@ -6,4 +6,3 @@ export * from './npy.js';
 export * from './check.js';
 export * from './batch.js';
 export * from './loader.js';
-export * from './rng.js';

@@ -14,7 +14,7 @@ import { buildBatch, rawToBatch, type BatchFeatures, type BatchItem, type BatchS
 import type { Frame } from '../pose/heatmaps.js';
 import type { Pose } from '../pose/skeleton.js';
 import { imagePath, parsingPath, type Dataset } from './layouts.js';
-import { deriveSeed, mulberry32, shuffled } from './rng.js';
+import { deriveSeed, mulberry32, shuffled } from '../random.js';
 
 export interface LoaderOptions extends BatchFeatures {
   batchSize: number;
@@ -108,7 +108,7 @@ export class PairLoader {
     const chunk = order.slice(b * this.batchSize, (b + 1) * this.batchSize).map((i) => this.items[i] as BatchItem);
     return {
       items: chunk, frame: this.frame, seed: deriveSeed(o.seed ?? 0, epoch, b),
-      sigma: o.sigma, masks: o.masks, affines: o.affines, affineMaskSize: o.affineMaskSize, parsing: o.parsing, augment: o.augment,
+      pose: o.pose, masks: o.masks, affines: o.affines, affineMaskSize: o.affineMaskSize, parsing: o.parsing, augment: o.augment,
     };
   }
 

@@ -2,7 +2,7 @@
 // (Deformable GAN's create_pairs_dataset.py, which PATN and later methods reuse).
 import { J, isVisible, type Pose } from '../pose/skeleton.js';
 import type { AnnotationRow } from './formats.js';
-import { mulberry32, shuffled } from './rng.js';
+import { mulberry32, shuffled } from '../random.js';
 
 /**
  * How an image name gives the person (identity) it shows:

@@ -57,6 +57,11 @@ export function mergeConfig<C>(base: C, override: unknown, source: string, prefi
 
 function mergeValue(def: Json, value: unknown, source: string, path: string): Json {
   if (def === null) return structuredClone(value as Json);
+  // A section with a "kind" is one of several shapes (a pose encoding, say): a different kind replaces it whole,
+  // and the code that reads it checks the new shape.
+  if (isObject(def) && isObject(value) && typeof def.kind === 'string' && 'kind' in value && value.kind !== def.kind) {
+    return structuredClone(value);
+  }
   if (isObject(def)) return mergeConfig(def, value, source, path) as Json;
   if (kindOf(value) !== kindOf(def)) {
     throw new ConfigError(`config ${source}: key '${path}' expects ${kindOf(def)} (default ${show(def)}), got ${kindOf(value)} ${show(value)}`);

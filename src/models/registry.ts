@@ -1,8 +1,10 @@
 // The model registry: each family (src/models/<family>/index.ts) registers one ModelFamily by name. Training, import,
 // `reposer models` and the benchmarks go through this interface only, so a new family needs no changes elsewhere.
 import type * as torch from '../torch/index.js';
+import type { BatchFeatures, LoaderOptions } from '../data/index.js';
 import type { PairBatch } from './batch.js';
 import { ConfigError, readConfigFile, resolveConfig, parseSet, type Json } from './config.js';
+import type { FamilyConfig } from './sections.js';
 
 /** The named starting points every family provides: the two papers' datasets, a CPU-trainable size, and a test size. */
 export type Preset = 'deepfashion' | 'market' | 'small' | 'tiny';
@@ -47,8 +49,41 @@ export interface TrainableModel {
   dispose(): void;
 }
 
+/**
+ * What a family needs in its batches beyond the common `data` section (batch size, flip, pose encoding): target
+ * masks, part affines, parsing maps. The loader builds exactly this (loaderOptions), so the model and the loader
+ * cannot drift apart.
+ */
+export type BatchNeeds = Pick<BatchFeatures, 'masks' | 'affines' | 'affineMaskSize' | 'parsing'>;
+
+/** Converting a family's officially released checkpoint into a run directory. */
+export interface OfficialImportRequest {
+  /** The official files by our module name: 'netG' is required; the family's `officialModules` name the others. */
+  files: ReadonlyMap<string, string>;
+  /** The run directory to write: one <module>.safetensors per file, and config.json. */
+  out: string;
+  /** Without it the family chooses the preset the file implies. */
+  preset?: Preset;
+  /** A config file and `key=value` overrides laid over the preset. */
+  configFile?: string;
+  sets?: readonly string[];
+  log?: (line: string) => void;
+}
+
+export interface OfficialImportResult {
+  dir: string;
+  config: string;
+  preset: Preset;
+  /** Written weight files by module name ('netG' -> RUN_DIR/netG.safetensors). */
+  written: Record<string, string>;
+  /** Tensors loaded into the generator, and file entries that were dropped (with the reason in the family's docs). */
+  loaded: number;
+  dropped: string[];
+  parameters: number;
+}
+
 /** A model family: its typed defaults per preset and a constructor. */
-export interface ModelFamily<C extends BaseModelConfig = BaseModelConfig> {
+export interface ModelFamily<C extends FamilyConfig = FamilyConfig> {
   /** Registry name, e.g. 'patn'. */
   readonly name: string;
   /** One line for `reposer models`. */
@@ -62,20 +97,40 @@ export interface ModelFamily<C extends BaseModelConfig = BaseModelConfig> {
    * (VGG) or building optimisers. Optional: without it, `countParameters` builds the model with create().
    */
   parameterCounts?(cfg: C): Record<string, number>;
+  /** What its batches must carry besides the common data section. */
+  batchNeeds(cfg: C): BatchNeeds;
+  /** Modules other than 'netG' that `importOfficial` accepts, with what each is ('netD_PB': 'shape discriminator'). */
+  readonly officialModules?: Readonly<Record<string, string>>;
+  /** Imports the official release's weights (only families whose authors released checkpoints). */
+  importOfficial?(request: OfficialImportRequest): OfficialImportResult;
+}
+
+/**
+ * The loader options a config asks for: the family's batch needs, the common data section (batch size, pose
+ * encoding, flips) and the caller's seed and workers.
+ */
+export function loaderOptions(family: ModelFamily, cfg: FamilyConfig, extra: Pick<LoaderOptions, 'seed' | 'workers' | 'shuffle' | 'dropLast' | 'prefetch'> = {}): LoaderOptions {
+  return {
+    ...family.batchNeeds(cfg),
+    batchSize: cfg.data.batchSize,
+    pose: cfg.data.pose,
+    augment: cfg.data.flip ? { flip: 0.5 } : null,
+    ...extra,
+  };
 }
 
 // Families are stored type-erased; the registering module keeps the typed handle.
-const families = new Map<string, ModelFamily<BaseModelConfig>>();
+const families = new Map<string, ModelFamily>();
 
 /** Registers a family; a second registration under the same name is a programming error. */
-export function registerModel<C extends BaseModelConfig>(family: ModelFamily<C>): ModelFamily<C> {
+export function registerModel<C extends FamilyConfig>(family: ModelFamily<C>): ModelFamily<C> {
   if (families.has(family.name)) throw new Error(`registerModel: a model family named '${family.name}' is already registered`);
-  families.set(family.name, family as unknown as ModelFamily<BaseModelConfig>);
+  families.set(family.name, family as unknown as ModelFamily);
   return family;
 }
 
 /** The family registered as `name`; the error lists the registered names. */
-export function getModel(name: string): ModelFamily<BaseModelConfig> {
+export function getModel(name: string): ModelFamily {
   const f = families.get(name);
   if (!f) {
     const known = [...families.keys()].sort().join(', ') || '(none: import src/models/index.js to register them)';
@@ -85,7 +140,7 @@ export function getModel(name: string): ModelFamily<BaseModelConfig> {
 }
 
 /** Registered families, sorted by name. */
-export function listModels(): ModelFamily<BaseModelConfig>[] {
+export function listModels(): ModelFamily[] {
   return [...families.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -108,7 +163,7 @@ export interface ModelConfigRequest {
  * Resolves a config through the layers: family.defaults(preset) ← file ← sets. The family and preset come from the
  * request, the file's "model"/"preset" keys, or `--set model=`/`--set preset=`, in that order.
  */
-export function resolveModelConfig(req: ModelConfigRequest): BaseModelConfig {
+export function resolveModelConfig(req: ModelConfigRequest): FamilyConfig {
   const fileObj = req.file === undefined ? undefined : readConfigFile(req.file);
   const fromSets = (key: string): Json | undefined => {
     let found: Json | undefined;
@@ -145,7 +200,7 @@ export function lossValue(family: string, name: string, loss: torch.Tensor): num
 }
 
 /** Parameter counts per module for a config: the family's parameterCounts, else by building the model. */
-export function countParameters(family: ModelFamily<BaseModelConfig>, cfg: BaseModelConfig): Record<string, number> {
+export function countParameters(family: ModelFamily, cfg: FamilyConfig): Record<string, number> {
   if (family.parameterCounts) return family.parameterCounts(cfg);
   const model = family.create(cfg);
   try {

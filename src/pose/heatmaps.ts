@@ -68,3 +68,57 @@ export function heatmaps(keypoints: torch.Tensor, frame: Frame, sigma = 6): torc
     return gy.mul(gx);
   });
 }
+
+/** A disk of `radius` pixels around each joint: PG2's pose_sparse_r4 maps (radius 4). */
+export interface DiskEncoding { kind: 'disks'; radius: number }
+/** A Gaussian of `sigma` pixels around each joint: Deformable GAN's, PATN's Market and GFLA's maps. */
+export interface GaussianEncoding { kind: 'gaussian'; sigma: number }
+/**
+ * PATN's DeepFashion maps: the Gaussian was stored as uint8, so every value below 1 truncated to 0 and only the
+ * joint's own pixel survives (1 where the keypoint lies exactly on the pixel). The author confirmed this was
+ * deliberate, and the released DeepFashion checkpoint was trained on it.
+ */
+export interface PeakEncoding { kind: 'peak' }
+/** How a model's pose maps are drawn from keypoints. */
+export type PoseEncoding = DiskEncoding | GaussianEncoding | PeakEncoding;
+
+/**
+ * The pose maps a model reads, in the encoding it was trained with.
+ * @param keypoints (N,18,2) (y, x) pixels; -1 marks a missing joint
+ * @returns (N,18,H,W) float32 in [0,1]; all zeros for a missing joint
+ */
+export function poseMaps(keypoints: torch.Tensor, frame: Frame, encoding: PoseEncoding): torch.Tensor {
+  switch (encoding.kind) {
+    case 'gaussian':
+      return heatmaps(keypoints, frame, encoding.sigma);
+    case 'peak':
+      // floor() of the Gaussian is the official uint8 cast; any sigma gives the same result.
+      return torch.scope(() => heatmaps(keypoints, frame, 1).floor());
+    case 'disks':
+      return diskMaps(keypoints, frame, encoding.radius);
+    default:
+      throw new Error(`poseMaps: unknown pose encoding ${JSON.stringify(encoding)}; use {"kind":"gaussian","sigma":6}, {"kind":"peak"} or {"kind":"disks","radius":4}`);
+  }
+}
+
+/**
+ * PG2's pose maps (_getSparsePose, mode 'Solid'): channel j is 1 within `radius` pixels (Euclidean, inclusive) of
+ * joint j's position truncated to integers, 0 elsewhere and for a missing joint.
+ * @param keypoints (N,18,2) (y, x) pixels
+ * @returns (N,18,H,W) float32
+ */
+export function diskMaps(keypoints: torch.Tensor, frame: Frame, radius = 4): torch.Tensor {
+  checkKeypoints(keypoints, 'diskMaps');
+  checkFrame(frame, 'diskMaps');
+  if (!(radius >= 0)) throw new Error(`diskMaps: radius must be non-negative, got ${radius}`);
+  const [h, w] = frame;
+  return torch.scope(() => {
+    const { y, x, visible } = splitKeypoints(keypoints);
+    const n = y.shape[0] as number;
+    const rows = torch.arange(0, h, 1, 'float32').view([1, 1, h, 1]);
+    const cols = torch.arange(0, w, 1, 'float32').view([1, 1, 1, w]);
+    const dy = rows.sub(y.floor().view([n, NUM_JOINTS, 1, 1])).square();
+    const dx = cols.sub(x.floor().view([n, NUM_JOINTS, 1, 1])).square();
+    return dy.add(dx).le(radius * radius).to('float32').mul(visible.view([n, NUM_JOINTS, 1, 1]));
+  });
+}

@@ -3,7 +3,7 @@
 import sharp from 'sharp';
 import { makeIdentity } from './identity.js';
 import { samplePose } from './poses.js';
-import { Rng } from './random.js';
+import { Rng } from '../random.js';
 import { renderFigure } from './render.js';
 
 /**

@@ -18,7 +18,7 @@ import { writeAnnotationCsv, writePairsCsv } from '../data/formats.js';
 import { visibleCount, type Pose } from '../pose/skeleton.js';
 import { makeIdentity, type Identity } from './identity.js';
 import { samplePose } from './poses.js';
-import { Rng, deriveSeed } from './random.js';
+import { Rng, deriveSeed } from '../random.js';
 import { checkSize, renderFigure, type FrameSize, type Render } from './render.js';
 
 export interface SynthDatasetOptions {

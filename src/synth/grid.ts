@@ -4,7 +4,7 @@ import sharp, { type OverlayOptions } from 'sharp';
 import * as torch from '../torch/index.js';
 import { makeIdentity } from './identity.js';
 import { samplePose } from './poses.js';
-import { Rng, deriveSeed } from './random.js';
+import { Rng, deriveSeed } from '../random.js';
 import { renderFigure, type FrameSize } from './render.js';
 
 /** Display colours of SPT's 10 labels (background black). */

@@ -1,6 +1,6 @@
 // An identity of the synthetic figure world: one person's body, colouring and clothes, and the scene they stand
 // in. Everything is drawn from a seeded Rng, so (seed, index) always gives the same person.
-import { Rng, deriveSeed } from './random.js';
+import { Rng, deriveSeed } from '../random.js';
 
 export type RGB = readonly [number, number, number];
 export type UpperPattern = 'solid' | 'stripes' | 'checks' | 'dots';

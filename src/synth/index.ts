@@ -1,5 +1,5 @@
 // The synthetic figure world: seeded identities, random or real poses, and a renderer with exact ground truth.
-export { Rng, deriveSeed, mix32 } from './random.js';
+export { Rng, deriveSeed, mix32 } from '../random.js';
 export { makeIdentity, type Identity, type Proportions, type Garment, type Background, type RGB } from './identity.js';
 export { samplePose, sampleAngles, bodyJoints, limitAngles, type BodyAngles, type SampleOptions } from './poses.js';
 export { LABELS, LABEL_NAMES, layoutFigure, completeSkeleton, figureSvg, type FigureGeometry } from './figure.js';

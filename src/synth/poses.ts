@@ -11,7 +11,7 @@
 import { NUM_JOINTS, J, emptyPose, setJoint, type Pose } from '../pose/skeleton.js';
 import type { Identity } from './identity.js';
 import type { FrameSize } from './render.js';
-import { Rng } from './random.js';
+import { Rng } from '../random.js';
 
 type V3 = [number, number, number];
 const vadd = (a: V3, b: V3): V3 => [a[0] + b[0], a[1] + b[1], a[2] + b[2]];

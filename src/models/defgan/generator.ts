@@ -7,7 +7,6 @@
 // The decoder upsamples from the deepest skip with transposed convs (dropout on its first three), concatenating
 // the skip of each level, and ends with ReLU, a 3x3 conv and tanh.
 import * as torch from '../../torch/index.js';
-import { Stack } from '../layers/containers.js';
 import type { DefGanVariant } from './config.js';
 import { deformableSkip, type WarpMode } from './deformable.js';
 import { DownBlock, UpBlock } from './layers.js';
@@ -15,12 +14,12 @@ import { DownBlock, UpBlock } from './layers.js';
 /** The first level is a 3x3 conv with bias; each later one a DownBlock (the deepest without norm). */
 export class DefGanEncoder extends torch.nn.Module {
   readonly convIn: torch.nn.Conv2d;
-  readonly blocks: Stack<DownBlock>;
+  readonly blocks: torch.nn.ModuleList<DownBlock>;
 
   constructor(inC: number, channels: readonly number[]) {
     super();
     this.convIn = this.module('convIn', new torch.nn.Conv2d(inC, channels[0] as number, 3, { padding: 1 }));
-    this.blocks = this.module('blocks', new Stack<DownBlock>());
+    this.blocks = this.module('blocks', new torch.nn.ModuleList<DownBlock>());
     for (let i = 1; i < channels.length; i++) {
       this.blocks.push(new DownBlock(channels[i - 1] as number, channels[i] as number, i !== channels.length - 1));
     }
@@ -30,7 +29,7 @@ export class DefGanEncoder extends torch.nn.Module {
   forward(x: torch.Tensor): torch.Tensor[] {
     return torch.scope(() => {
       const out = [this.convIn.forward(x)];
-      for (const b of this.blocks.items) out.push(b.forward(out[out.length - 1] as torch.Tensor));
+      for (const b of this.blocks) out.push(b.forward(out[out.length - 1] as torch.Tensor));
       return out;
     });
   }
@@ -61,7 +60,7 @@ export interface DefGanInputs {
 export class DefGanGenerator extends torch.nn.Module {
   readonly encoderApp: DefGanEncoder;
   readonly encoderPose: DefGanEncoder | null;
-  readonly decoder: Stack<UpBlock>;
+  readonly decoder: torch.nn.ModuleList<UpBlock>;
   readonly convOut: torch.nn.Conv2d;
   readonly opts: DefGanGeneratorOptions;
 
@@ -75,7 +74,7 @@ export class DefGanGenerator extends torch.nn.Module {
     this.encoderApp = this.module('encoderApp', new DefGanEncoder(3 + o.poseChannels * (twoStream ? 1 : 2), enc));
     this.encoderPose = twoStream ? this.module('encoderPose', new DefGanEncoder(o.poseChannels, enc)) : null;
     const skipC = enc.map((c) => c * (twoStream ? 2 : 1)).reverse();
-    this.decoder = this.module('decoder', new Stack<UpBlock>());
+    this.decoder = this.module('decoder', new torch.nn.ModuleList<UpBlock>());
     let c = 0;
     for (let i = 0; i < L - 1; i++) {
       const inC = c + (skipC[i] as number);

@@ -1,178 +1,8 @@
-// Deformable GAN (Siarohin et al., "Deformable GANs for Pose-based Human Image Generation", CVPR 2018),
-// registered as 'defgan'. Each step trains D once, then G (the official training_ratio 1), both with
-// Adam(2e-4, 0.5, 0.999). G's loss: ganWeight * BCE(D(fake), 1) plus l1Weight * L1 ('baseline', 'dsc') or
-// nnWeight * nearest-neighbour loss on VGG19 relu1_2 ('full'). D's loss: BCE(real, 1) + BCE(fake, 0).
-import * as torch from '../../torch/index.js';
-import { partAffines } from '../../pose/index.js';
-import type { PairBatch } from '../batch.js';
-import { Vgg19Features, loadVgg19, randomVgg19StateDict } from '../layers/vgg.js';
-import { glorotInit } from '../layers/init.js';
-import { lossValue, registerModel, type ModelFamily, type OptimizerLike, type TrainableModel } from '../registry.js';
-import { defganDefaults, validateDefGanConfig, type DefGanConfig } from './config.js';
-import { checkPartInputs } from './deformable.js';
-import { DefGanDiscriminator } from './discriminator.js';
-import { DefGanGenerator, type DefGanInputs } from './generator.js';
-import { bceLogits, nearestNeighbourLoss } from './losses.js';
-
-export { DefGanGenerator, DefGanEncoder } from './generator.js';
-export { DefGanDiscriminator } from './discriminator.js';
-export { deformableSkip, identityAffines, translationAffines, NUM_PARTS } from './deformable.js';
-export { nearestNeighbourLoss } from './losses.js';
-export { defganDefaults, type DefGanConfig, type DefGanVariant } from './config.js';
-
-/**
- * A PairBatch plus what the deformable skips need (see deformable.ts for the contract, which is src/pose's
- * partAffines convention): partAffines (N,10,2,3) target->source in affine_grid's normalised convention, partMasks
- * (N,10,H,W) of the target. When absent the model computes them from keypointsA/B with src/pose's partAffines.
- */
-export interface DefGanBatch extends PairBatch {
-  partAffines?: torch.Tensor;
-  partMasks?: torch.Tensor;
-}
-
-export interface DefGanModelOptions {
-  /**
-   * A ready VGG19 extractor for the 'full' variant (tests pass one with random weights); without it the model loads
-   * cfg.vggWeights. The model disposes it.
-   */
-  vgg?: Vgg19Features;
-}
-
-export class DefGanModel implements TrainableModel {
-  readonly generator: DefGanGenerator;
-  readonly discriminator: DefGanDiscriminator;
-  readonly discriminators: ReadonlyMap<string, torch.nn.Module>;
-  readonly optG: torch.optim.Adam;
-  readonly optD: torch.optim.Adam;
-  readonly vgg: Vgg19Features | null;
-
-  constructor(readonly cfg: DefGanConfig, options: DefGanModelOptions = {}) {
-    validateDefGanConfig(cfg);
-    if (cfg.variant === 'full') {
-      this.vgg = options.vgg ?? vggFor(cfg);
-    } else {
-      this.vgg = options.vgg ?? null;
-    }
-    // Keras's default initialisation (glorot-uniform kernels, zero biases).
-    this.generator = glorotInit(new DefGanGenerator(cfg));
-    this.discriminator = glorotInit(new DefGanDiscriminator(6 + 2 * cfg.poseChannels, cfg.dDim));
-    this.discriminators = new Map<string, torch.nn.Module>([['D', this.discriminator]]);
-    const o = { lr: cfg.optim.lr, betas: [cfg.optim.beta1, cfg.optim.beta2] as [number, number] };
-    this.optG = new torch.optim.Adam(this.generator.parameters(), o);
-    this.optD = new torch.optim.Adam(this.discriminator.parameters(), o);
-  }
-
-  private inputs(batch: DefGanBatch): DefGanInputs {
-    const [h, w] = this.cfg.imageSize;
-    const s = batch.imageA.shape;
-    if (s.length !== 4 || s[1] !== 3 || s[2] !== h || s[3] !== w) {
-      throw new Error(`defgan: batch.imageA has shape [${s.join(',')}], expected (N,3,${h},${w}) for this config; resize the data or set imageSize`);
-    }
-    const n = s[0] as number;
-    let affines = batch.partAffines;
-    let masks = batch.partMasks;
-    if (this.cfg.variant !== 'baseline') {
-      if ((affines === undefined) !== (masks === undefined)) {
-        throw new Error('defgan: the batch has only one of partAffines and partMasks; give both (they come from one partAffines() call) or neither');
-      }
-      if (affines === undefined || masks === undefined) {
-        // Computed here from the keypoints; the caller's scope owns them.
-        const parts = partAffines(batch.keypointsA, batch.keypointsB, [h, w]);
-        parts.valid.dispose();
-        affines = parts.theta;
-        masks = parts.masks;
-      }
-      checkPartInputs(affines, masks, n, h, w, 'defgan');
-    }
-    return { image: batch.imageA, poseA: batch.heatmapA, poseB: batch.heatmapB, affines, masks };
-  }
-
-  generate(batch: DefGanBatch): torch.Tensor {
-    const wasTraining = this.generator.training;
-    this.generator.eval();
-    try {
-      return torch.noGrad(() => torch.scope(() => this.generator.forward(this.inputs(batch))));
-    } finally {
-      this.generator.train(wasTraining);
-    }
-  }
-
-  /** The reconstruction term of the configured variant: [name, weighted loss, unweighted value]. */
-  private reconstruction(fake: torch.Tensor, real: torch.Tensor): [string, torch.Tensor, torch.Tensor] {
-    if (this.cfg.variant !== 'full') {
-      const l1 = torch.l1Loss(fake, real);
-      return ['G_L1', l1.mul(this.cfg.l1Weight), l1];
-    }
-    const vgg = this.vgg as Vgg19Features;
-    const [ff] = vgg.forward(fake, [this.cfg.nnLayer]);
-    const [fr] = torch.noGrad(() => vgg.forward(real, [this.cfg.nnLayer]));
-    const nn = nearestNeighbourLoss(ff as torch.Tensor, fr as torch.Tensor, this.cfg.nnSize);
-    return ['G_NN', nn.mul(this.cfg.nnWeight), nn];
-  }
-
-  trainStep(batch: DefGanBatch): Record<string, number> {
-    const { imageA, imageB, heatmapA, heatmapB } = batch;
-    return torch.scope(() => {
-      const x = this.inputs(batch);
-      const fake = this.generator.forward(x);
-      const dLoss = torch.scope(() => {
-        this.optD.zeroGrad();
-        const fakeD = fake.detach();
-        const real = this.discriminator.forward(imageA, heatmapA, imageB, heatmapB);
-        const fk = this.discriminator.forward(imageA, heatmapA, fakeD, heatmapB);
-        const loss = bceLogits(real, 1).add(bceLogits(fk, 0));
-        loss.backward();
-        this.optD.step();
-        this.optD.zeroGrad();
-        return { total: lossValue('defgan', 'D', loss) };
-      });
-      this.optG.zeroGrad();
-      const gan = bceLogits(this.discriminator.forward(imageA, heatmapA, fake, heatmapB), 1);
-      const [name, weighted, raw] = this.reconstruction(fake, imageB);
-      const total = gan.mul(this.cfg.ganWeight).add(weighted);
-      total.backward();
-      this.optG.step();
-      this.optG.zeroGrad();
-      this.discriminator.zeroGrad();
-      return {
-        D: dLoss.total,
-        G: lossValue('defgan', 'G', total),
-        G_GAN: lossValue('defgan', 'G_GAN', gan),
-        [name]: lossValue('defgan', name, raw),
-      };
-    });
-  }
-
-  modules(): Map<string, torch.nn.Module> {
-    return new Map<string, torch.nn.Module>([['netG', this.generator], ['netD', this.discriminator]]);
-  }
-
-  optimizers(): Map<string, OptimizerLike> {
-    return new Map<string, OptimizerLike>([['optimizer_G', this.optG], ['optimizer_D', this.optD]]);
-  }
-
-  /** The official code trains at a constant learning rate. */
-  endEpoch(): void {}
-
-  dispose(): void {
-    this.generator.dispose();
-    this.discriminator.dispose();
-    this.vgg?.dispose();
-    this.optG.dispose();
-    this.optD.dispose();
-  }
-}
-
-/** torchvision's VGG19 from cfg.vggWeights, or small random weights when it says "random" (the tiny test preset). */
-function vggFor(cfg: DefGanConfig): Vgg19Features {
-  if (cfg.vggWeights !== 'random') return loadVgg19(cfg.vggWeights, { lastLayer: cfg.nnLayer, configKey: 'vggWeights' });
-  const state = randomVgg19StateDict(cfg.nnLayer);
-  try {
-    return new Vgg19Features({ lastLayer: cfg.nnLayer }).loadTorchvision(state);
-  } finally {
-    torch.dispose([...state.values()]);
-  }
-}
+// Deformable GAN (Siarohin et al., "Deformable GANs for Pose-based Human Image Generation", CVPR 2018), registered
+// as 'defgan'.
+import { registerModel, type ModelFamily } from '../registry.js';
+import { defganDefaults, type DefGanConfig } from './config.js';
+import { DefGanModel, buildDefGanNetworks } from './model.js';
 
 export const defganFamily: ModelFamily<DefGanConfig> = registerModel<DefGanConfig>({
   name: 'defgan',
@@ -181,9 +11,7 @@ export const defganFamily: ModelFamily<DefGanConfig> = registerModel<DefGanConfi
   create: (cfg) => new DefGanModel(cfg),
   // Without VGG19 (a frozen loss network, not part of the model) and without optimisers.
   parameterCounts: (cfg) => {
-    validateDefGanConfig(cfg);
-    const g = new DefGanGenerator(cfg);
-    const d = new DefGanDiscriminator(6 + 2 * cfg.poseChannels, cfg.dDim);
+    const { generator: g, discriminator: d } = buildDefGanNetworks(cfg);
     try {
       return { netG: g.numParameters(), netD: d.numParameters() };
     } finally {
@@ -191,4 +19,13 @@ export const defganFamily: ModelFamily<DefGanConfig> = registerModel<DefGanConfi
       d.dispose();
     }
   },
+  // The deformable skips warp by the parts' affines and masks; the baseline has plain skips.
+  batchNeeds: (cfg) => ({ affines: cfg.variant !== 'baseline' }),
 });
+
+export { DefGanModel, buildDefGanNetworks, type DefGanModelOptions } from './model.js';
+export { DefGanGenerator, DefGanEncoder } from './generator.js';
+export { DefGanDiscriminator } from './discriminator.js';
+export { deformableSkip, identityAffines, translationAffines, NUM_PARTS } from './deformable.js';
+export { nearestNeighbourLoss } from './losses.js';
+export { defganDefaults, DEFGAN_VARIANTS, type DefGanConfig, type DefGanVariant } from './config.js';

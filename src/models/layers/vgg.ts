@@ -3,9 +3,13 @@
 // The network is frozen: its weights never require gradients, but gradients still flow through it to the input.
 import { existsSync } from 'node:fs';
 import * as torch from '../../torch/index.js';
+import type { VggSection } from '../sections.js';
 
-/** The default place for torchvision's VGG19 ImageNet weights (config key `vggWeights`). */
-export const DEFAULT_VGG19_PATH = 'weights/vgg19-dcbb9e9d.pth';
+/** Where every family's config names the VGG19 weights file. */
+export const VGG_WEIGHTS_KEY = 'loss.vgg.weights';
+
+/** The default place for torchvision's VGG19 ImageNet weights (config key `loss.vgg.weights`); no other path literal names it. */
+export const DEFAULT_VGG19_WEIGHTS = 'weights/vgg19-dcbb9e9d.pth';
 /** Where torchvision downloads them from (`torchvision.models.vgg19(weights='IMAGENET1K_V1')`). */
 export const VGG19_URL = 'https://download.pytorch.org/models/vgg19-dcbb9e9d.pth';
 
@@ -166,10 +170,10 @@ export class Vgg19Features extends torch.nn.Module {
 }
 
 /** The error raised when the VGG19 weights file is absent; it says which file, which config key, and where to get it. */
-export function missingVgg19Error(path: string, configKey = 'vggWeights'): Error {
+export function missingVgg19Error(path: string, configKey = VGG_WEIGHTS_KEY): Error {
   return new Error(
     `VGG19 weights not found at '${path}'. This loss needs torchvision's VGG19 ImageNet weights (vgg19-dcbb9e9d.pth, ` +
-      `548 MB). Download ${VGG19_URL} and save it as '${DEFAULT_VGG19_PATH}' (the default), or point the config key ` +
+      `548 MB). Download ${VGG19_URL} and save it as '${DEFAULT_VGG19_WEIGHTS}' (the default), or point the config key ` +
       `'${configKey}' at it, e.g. --set ${configKey}=/path/to/vgg19-dcbb9e9d.pth`,
   );
 }
@@ -209,4 +213,21 @@ export function randomVgg19StateDict(lastLayer: Vgg19Tap = 'relu5_4'): Map<strin
     out.set(`features.${l.index}.bias`, torch.randn([l.outC]).mul_(0.01).keep());
   }
   return out;
+}
+
+/**
+ * The frozen VGG19 a family's losses read, from its config's `loss.vgg` section: torchvision's weights from
+ * `weights`, built up to the deepest of `layers`. "random" gives small random weights (tests only). A missing file
+ * stops with an error naming it and the config key.
+ */
+export function makeVgg(section: VggSection): Vgg19Features {
+  if (section.layers.length === 0) throw new Error(`${VGG_WEIGHTS_KEY.replace('.weights', '.layers')} is empty: name the VGG19 layers the losses read, e.g. ["relu1_2"]`);
+  const lastLayer = section.layers.reduce((a, b) => (vgg19TapIndex(b) > vgg19TapIndex(a) ? b : a));
+  if (section.weights !== 'random') return loadVgg19(section.weights, { lastLayer, configKey: VGG_WEIGHTS_KEY });
+  const state = randomVgg19StateDict(lastLayer);
+  try {
+    return new Vgg19Features({ lastLayer }).loadTorchvision(state);
+  } finally {
+    torch.dispose([...state.values()]);
+  }
 }

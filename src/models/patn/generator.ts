@@ -152,7 +152,7 @@ export interface PATNGeneratorOptions {
 }
 
 /**
- * generator.forward(imageA (N,3,H,W) in [-1,1], poses (N, 2·18, H, W) = heatmapA ++ heatmapB) -> (N,3,H,W) in [-1,1].
+ * generator.forward(imageA (N,3,H,W) in [-1,1], poses (N, 2·18, H, W) = poseMapA ++ poseMapB) -> (N,3,H,W) in [-1,1].
  * H and W must be divisible by 2^nDownsampling.
  */
 export class PATNGenerator extends torch.nn.Module {

@@ -2,6 +2,7 @@
 import { registerModel, type ModelFamily } from '../registry.js';
 import { patnDefaults, type PATNConfig } from './config.js';
 import { PATNModel, buildDiscriminators, buildGenerator } from './model.js';
+import { OFFICIAL_DISCRIMINATORS, importPatnOfficial } from './official.js';
 
 const D_MODULE: Record<string, string> = { shape: 'netD_PB', appearance: 'netD_PP' };
 
@@ -24,10 +25,15 @@ export const patn: ModelFamily<PATNConfig> = registerModel<PATNConfig>({
   defaults: patnDefaults,
   create: (cfg) => new PATNModel(cfg),
   parameterCounts,
+  // Pose maps and images only: the loader's defaults.
+  batchNeeds: () => ({}),
+  officialModules: Object.fromEntries(Object.entries(OFFICIAL_DISCRIMINATORS).map(([k, v]) => [k, v.what])),
+  importOfficial: importPatnOfficial,
 });
 
 export { PATNModel } from './model.js';
 export { PATNGenerator, PATBlock } from './generator.js';
 export { PATNDiscriminator } from './discriminator.js';
-export type { PATNConfig } from './config.js';
-export { officialGeneratorTable, officialDiscriminatorTable, loadOfficialGenerator, loadOfficialDiscriminator } from './official.js';
+export type { PATNConfig, NormKind, GanLossKind } from './config.js';
+export { officialGeneratorTable, officialDiscriminatorTable, loadOfficialGenerator, loadOfficialDiscriminator, importPatnOfficial } from './official.js';
+export { patnDefaults } from './config.js';

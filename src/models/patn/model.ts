@@ -4,18 +4,17 @@
 import * as torch from '../../torch/index.js';
 import type { PairBatch } from '../batch.js';
 import { lossValue, type OptimizerLike, type TrainableModel } from '../registry.js';
-import { loadVgg19, randomVgg19StateDict, Vgg19Features } from '../layers/vgg.js';
+import { makeVgg, type Vgg19Features } from '../layers/vgg.js';
 import type { PATNConfig } from './config.js';
+import { validateSchedule, type StageSection } from '../sections.js';
 import { PATNGenerator, initPATNGenerator } from './generator.js';
 import { PATNDiscriminator } from './discriminator.js';
 import { ImagePool, ganLoss, reconstructionLoss } from './losses.js';
 
-/** The config key that names the VGG19 weights file, for the missing-file error. */
-export const VGG_CONFIG_KEY = 'loss.vggWeights';
-
 export function buildGenerator(cfg: PATNConfig): PATNGenerator {
-  const g = new PATNGenerator({ ...cfg.generator });
-  initPATNGenerator(g, cfg.train.initStd);
+  const { ngf, nBlocks, nDownsampling, norm, dropout, imageChannels, poseChannels } = cfg.generator;
+  const g = new PATNGenerator({ ngf, nBlocks, nDownsampling, norm, dropout, imageChannels, poseChannels });
+  initPATNGenerator(g, cfg.generator.initStd);
   return g;
 }
 
@@ -41,6 +40,10 @@ const D_NAMES: Record<string, { net: string; opt: string; loss: string; gLoss: s
 function checkBatch(batch: PairBatch, cfg: PATNConfig): void {
   const { imageChannels: ic, poseChannels: pc } = cfg.generator;
   const img = batch.imageA.shape;
+  const { height, width } = cfg.image;
+  if (img[2] !== height || img[3] !== width) {
+    throw new Error(`patn: batch.imageA is ${img[2]}x${img[3]} but the config's image is ${height}x${width}; resize the data or set image.height/image.width`);
+  }
   const want = (name: string, t: torch.Tensor, c: number): void => {
     const s = t.shape;
     if (s.length !== 4 || s[0] !== img[0] || s[1] !== c || s[2] !== img[2] || s[3] !== img[3]) {
@@ -49,8 +52,8 @@ function checkBatch(batch: PairBatch, cfg: PATNConfig): void {
   };
   if (img.length !== 4 || img[1] !== ic) throw new Error(`patn: batch.imageA must be (N,${ic},H,W), got [${img.join(',')}]`);
   want('imageB', batch.imageB, ic);
-  want('heatmapA', batch.heatmapA, pc);
-  want('heatmapB', batch.heatmapB, pc);
+  want('poseMapA', batch.poseMapA, pc);
+  want('poseMapB', batch.poseMapB, pc);
 }
 
 export class PATNModel implements TrainableModel {
@@ -66,23 +69,25 @@ export class PATNModel implements TrainableModel {
   constructor(readonly cfg: PATNConfig, options: { vgg?: Vgg19Features } = {}) {
     this.generator = buildGenerator(cfg);
     this.discriminators = buildDiscriminators(cfg);
-    this.vgg = options.vgg ?? (cfg.loss.lambdaPerceptual === 0 ? null : makeVgg(cfg));
-    const t = cfg.train;
-    const adam = (m: torch.nn.Module): torch.optim.Adam => new torch.optim.Adam(m.parameters(), { lr: t.lr, betas: [t.beta1, t.beta2] });
+    validateSchedule(cfg.schedule, 'patn');
+    this.vgg = options.vgg ?? (cfg.loss.lambdaPerceptual === 0 ? null : makeVgg(cfg.loss.vgg));
+    const o = cfg.optim;
+    const adam = (m: torch.nn.Module): torch.optim.Adam => new torch.optim.Adam(m.parameters(), { lr: o.lr, betas: [o.beta1, o.beta2] });
     this.optG = adam(this.generator);
     for (const [name, d] of this.discriminators) {
       this.optD.set(name, adam(d));
-      this.pools.set(name, new ImagePool(t.poolSize));
+      this.pools.set(name, new ImagePool(cfg.discriminator.poolSize));
     }
     // PATN's rule 1 - max(0, epoch + 1 + epoch_count - niter) / (niter_decay + 1), epoch_count 1: offset 1.
-    for (const o of [this.optG, ...this.optD.values()]) {
-      this.schedules.push(new torch.optim.LinearDecayLR(o, { constantSteps: t.niter, decaySteps: t.niterDecay, offset: 1 }));
+    const [stage] = cfg.schedule.stages as [StageSection];
+    for (const opt of [this.optG, ...this.optD.values()]) {
+      this.schedules.push(new torch.optim.LinearDecayLR(opt, { constantSteps: stage.epochs, decaySteps: stage.decayEpochs, offset: 1 }));
     }
   }
 
   /** G input: the source image, and source ++ target heatmaps (N, 36, H, W). */
   private fake(batch: PairBatch): torch.Tensor {
-    return torch.scope(() => this.generator.forward(batch.imageA, torch.cat([batch.heatmapA, batch.heatmapB], 1)));
+    return torch.scope(() => this.generator.forward(batch.imageA, torch.cat([batch.poseMapA, batch.poseMapB], 1)));
   }
 
   generate(batch: PairBatch): torch.Tensor {
@@ -98,12 +103,12 @@ export class PATNModel implements TrainableModel {
 
   /** The input each discriminator judges: D_PB (image ++ target pose), D_PP (image ++ source image). */
   private dInput(name: string, image: torch.Tensor, batch: PairBatch): torch.Tensor {
-    return torch.cat([image, name === 'shape' ? batch.heatmapB : batch.imageA], 1);
+    return torch.cat([image, name === 'shape' ? batch.poseMapB : batch.imageA], 1);
   }
 
   trainStep(batch: PairBatch): Record<string, number> {
     checkBatch(batch, this.cfg);
-    const { loss: L, train: T } = this.cfg;
+    const { loss: L } = this.cfg;
     const out: Record<string, number> = {};
     this.generator.train();
     for (const d of this.discriminators.values()) d.train();
@@ -111,18 +116,18 @@ export class PATNModel implements TrainableModel {
       // G update. The discriminators' weights are frozen meanwhile: only G's gradients are needed.
       const fake = this.fake(batch);
       const rec = reconstructionLoss(fake, batch.imageB, this.vgg, {
-        lambdaL1: L.lambdaL1, lambdaPerceptual: L.lambdaPerceptual, layer: L.perceptualLayer, l1: L.perceptualL1,
+        lambdaL1: L.lambdaL1, lambdaPerceptual: L.lambdaPerceptual, layer: L.vgg.layers[0] as string, l1: L.perceptualL1,
       });
       let gan: torch.Tensor | null = null;
       for (const [name, d] of this.discriminators) {
-        setRequiresGrad(d, false);
+        d.requiresGrad_(false);
         try {
           const term = ganLoss(L.gan, d.forward(this.dInput(name, fake, batch)), true);
           const label = (D_NAMES[name] as { gLoss: string }).gLoss;
           out[label] = lossValue('patn', `${label} (${name} discriminator on the fake)`, term);
           gan = gan ? gan.add(term) : term;
         } finally {
-          setRequiresGrad(d, true);
+          d.requiresGrad_(true);
         }
       }
       // Official: λ_GAN times the mean of the two GAN terms.
@@ -145,7 +150,7 @@ export class PATNModel implements TrainableModel {
         const opt = this.optD.get(name) as torch.optim.Adam;
         const pool = this.pools.get(name) as ImagePool;
         const label = (D_NAMES[name] as { loss: string }).loss;
-        for (let k = 0; k < T.dgRatio; k++) {
+        for (let k = 0; k < this.cfg.discriminator.dgRatio; k++) {
           torch.scope(() => {
             const real = this.dInput(name, batch.imageB, batch);
             const pooled = pool.query(this.dInput(name, fakeDetached, batch));
@@ -190,25 +195,5 @@ export class PATNModel implements TrainableModel {
     for (const p of this.pools.values()) p.dispose();
     for (const o of [this.optG, ...this.optD.values()]) o.dispose();
     this.vgg?.dispose();
-  }
-}
-
-function setRequiresGrad(m: torch.nn.Module, on: boolean): void {
-  for (const p of m.parameters()) p.requiresGrad = on;
-}
-
-/**
- * VGG19 up to the perceptual layer: torchvision's weights from loss.vggWeights, or small random weights (the layers'
- * own test weights) when it says "random". A missing file stops with an error naming it and the config key.
- */
-export function makeVgg(cfg: PATNConfig): Vgg19Features {
-  const lastLayer = cfg.loss.perceptualLayer;
-  if (cfg.loss.vggWeights !== 'random') return loadVgg19(cfg.loss.vggWeights, { lastLayer, configKey: VGG_CONFIG_KEY });
-  const state = randomVgg19StateDict(lastLayer);
-  const vgg = new Vgg19Features({ lastLayer });
-  try {
-    return vgg.loadTorchvision(state);
-  } finally {
-    for (const t of state.values()) t.dispose();
   }
 }

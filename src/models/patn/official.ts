@@ -9,10 +9,15 @@
 //   att.k.conv_block_stream1: 0 pad, 1 conv, 2 norm, 3 relu, [4 dropout], pad, conv, norm
 //   att.k.conv_block_stream2: 0 pad, 1 conv, 2 norm, 3 relu, [4 dropout], pad, conv (the attention logits)
 //   stream1_up: per upsampling i: 3i convT, 3i+1 norm, 3i+2 relu; then pad, conv7, tanh
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import * as torch from '../../torch/index.js';
+import { saveResolvedConfig } from '../config.js';
+import { resolveModelConfig, type OfficialImportRequest, type OfficialImportResult, type Preset } from '../registry.js';
 import type { PATNConfig } from './config.js';
 import type { PATNGenerator } from './generator.js';
 import type { PATNDiscriminator } from './discriminator.js';
+import { buildDiscriminators, buildGenerator } from './model.js';
 
 export interface TableEntry {
   /** The official state-dict key. */
@@ -191,4 +196,94 @@ export function loadOfficialDiscriminator(d: PATNDiscriminator, cfg: PATNConfig,
   const { ndf, nBlocks, norm, dropout } = cfg.discriminator;
   return loadThroughTable(d, officialDiscriminatorTable(cfg, d.options.inChannels), state,
     `discriminator for this config (${d.options.inChannels} inputs, ndf ${ndf}, ${nBlocks} blocks, ${norm} norm, dropout ${dropout})`);
+}
+
+/** The official discriminators by our module name, and the discriminator each one is. */
+export const OFFICIAL_DISCRIMINATORS: Readonly<Record<string, { name: 'shape' | 'appearance'; what: string }>> = {
+  netD_PB: { name: 'shape', what: 'the shape discriminator D_PB (latest_net_netD_PB.pth)' },
+  netD_PP: { name: 'appearance', what: 'the appearance discriminator D_PP (latest_net_netD_PP.pth)' },
+};
+
+/** Applies what a file says about norm and dropout to a config section, noting each disagreement. */
+function followFile(section: { norm: string; dropout: boolean }, layout: { norm: string; dropout: boolean }, what: string, key: string, log: (line: string) => void): void {
+  for (const k of ['norm', 'dropout'] as const) {
+    if (section[k] !== layout[k]) {
+      log(`note: ${what} has ${k} ${String(layout[k])}; the config said ${key}.${k} ${String(section[k])}. Using the file's.`);
+      (section as Record<string, unknown>)[k] = layout[k];
+    }
+  }
+}
+
+/**
+ * Converts the official release (`netG` = latest_net_netG.pth, optionally `netD_PB` / `netD_PP`) into a run
+ * directory: <module>.safetensors and config.json. The preset defaults to the one the generator's norm implies
+ * (batch: market, instance: deepfashion); norm and dropout follow the files. The imported generator must give finite
+ * values on a blank input, or the import fails.
+ */
+export function importPatnOfficial(req: OfficialImportRequest): OfficialImportResult {
+  const log = req.log ?? ((): void => undefined);
+  const from = req.files.get('netG');
+  if (from === undefined) throw new Error('import patn: the generator file (netG, latest_net_netG.pth) is required');
+  for (const name of req.files.keys()) {
+    if (name !== 'netG' && !(name in OFFICIAL_DISCRIMINATORS)) {
+      throw new Error(`import patn: unknown module '${name}'; PATN's release has netG, ${Object.keys(OFFICIAL_DISCRIMINATORS).join(', ')}`);
+    }
+  }
+  const dir = resolve(req.out);
+  const state = torch.io.loadPthStateDict(from);
+  try {
+    const layout = detectOfficialLayout(state);
+    const preset: Preset = req.preset ?? (layout.norm === 'batch' ? 'market' : 'deepfashion');
+    const cfg = resolveModelConfig({ model: 'patn', preset, file: req.configFile, sets: req.sets }) as PATNConfig;
+    followFile(cfg.generator, layout, `${from}'s generator`, 'generator', log);
+    const g = buildGenerator(cfg);
+    try {
+      const { loaded, dropped } = loadOfficialGenerator(g, cfg, state);
+      const { height: h, width: w } = cfg.image;
+      const finite = torch.noGrad(() => torch.scope(() => {
+        g.eval();
+        const y = g.forward(torch.zeros([1, cfg.generator.imageChannels, h, w]), torch.zeros([1, 2 * cfg.generator.poseChannels, h, w]));
+        return Boolean(y.isfinite().all().item());
+      }));
+      if (!finite) throw new Error(`import patn: the imported generator produced non-finite values on a blank ${h}x${w} input; is ${from} a trained checkpoint?`);
+      mkdirSync(dir, { recursive: true });
+      const written: Record<string, string> = { netG: join(dir, 'netG.safetensors') };
+      torch.io.saveSafetensors(written.netG as string, g.stateDict(), { source: resolve(from), format: 'reposer', module: 'netG', model: 'patn' });
+      log(`imported ${loaded} tensors (${(g.numParameters() / 1e6).toFixed(2)} M parameters) from ${from} as patn/${preset}` +
+        `${dropped.length ? `; dropped ${dropped.length} unused InstanceNorm running-stat entries` : ''}`);
+      for (const [module, path] of req.files) {
+        if (module !== 'netG') written[module] = importDiscriminator(cfg, module, path, dir, log);
+      }
+      const config = saveResolvedConfig(dir, cfg);
+      log(`wrote ${Object.values(written).join(', ')} and ${config}`);
+      return { dir, config, preset, written, loaded, dropped, parameters: g.numParameters() };
+    } finally {
+      g.dispose();
+    }
+  } finally {
+    torch.dispose([...state.values()]);
+  }
+}
+
+function importDiscriminator(cfg: PATNConfig, module: string, path: string, dir: string, log: (line: string) => void): string {
+  const { name } = OFFICIAL_DISCRIMINATORS[module] as { name: 'shape' | 'appearance' };
+  if (!cfg.discriminator[name]) throw new Error(`import patn: ${module} given but the config has discriminator.${name} set to false`);
+  const state = torch.io.loadPthStateDict(path);
+  try {
+    followFile(cfg.discriminator, detectOfficialDiscriminatorLayout(state, cfg.discriminator.nDownsampling, path), path, 'discriminator', log);
+    const all = buildDiscriminators(cfg);
+    const d = all.get(name) as PATNDiscriminator;
+    for (const [other, m] of all) if (other !== name) m.dispose();
+    try {
+      const { loaded } = loadOfficialDiscriminator(d, cfg, state);
+      const out = join(dir, `${module}.safetensors`);
+      torch.io.saveSafetensors(out, d.stateDict(), { source: resolve(path), format: 'reposer', module, model: 'patn' });
+      log(`imported ${loaded} tensors of ${module} from ${path}`);
+      return out;
+    } finally {
+      d.dispose();
+    }
+  } finally {
+    torch.dispose([...state.values()]);
+  }
 }

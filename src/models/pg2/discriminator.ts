@@ -2,8 +2,7 @@
 // stride-2 5x5 convs with LeakyReLU(0.2), batch norm from the second conv on, channels dim * 2^i capped at 8*dim,
 // then one linear unit. It scores single images (it is not conditioned on the source).
 import * as torch from '../../torch/index.js';
-import { Stack } from '../layers/containers.js';
-import { TfSameConv2d } from '../layers/tf-same-conv.js';
+import { TfSameConv2d } from './tf-same-conv.js';
 
 export interface Pg2DiscriminatorOptions {
   imageSize: [number, number];
@@ -13,15 +12,15 @@ export interface Pg2DiscriminatorOptions {
 }
 
 export class Pg2Discriminator extends torch.nn.Module {
-  readonly convs: Stack<TfSameConv2d>;
+  readonly convs: torch.nn.ModuleList<TfSameConv2d>;
   /** Batch norms after convs 1 .. layers-1 (the first conv has none). */
-  readonly norms: Stack<torch.nn.BatchNorm2d>;
+  readonly norms: torch.nn.ModuleList<torch.nn.BatchNorm2d>;
   readonly fc: torch.nn.Linear;
 
   constructor(o: Pg2DiscriminatorOptions) {
     super();
-    this.convs = this.module('convs', new Stack<TfSameConv2d>());
-    this.norms = this.module('norms', new Stack<torch.nn.BatchNorm2d>());
+    this.convs = this.module('convs', new torch.nn.ModuleList<TfSameConv2d>());
+    this.norms = this.module('norms', new torch.nn.ModuleList<torch.nn.BatchNorm2d>());
     let c = 3;
     for (let i = 0; i < o.layers; i++) {
       const out = o.dim * Math.min(2 ** i, 8);

@@ -5,8 +5,7 @@
 //   source image) that predicts a difference image; the refined output is G1 + difference.
 // Convolutions use TF 'SAME' padding; upsampling is nearest-neighbour x2 as tf.image.resize_nearest_neighbor.
 import * as torch from '../../torch/index.js';
-import { Stack } from '../layers/containers.js';
-import { TfSameConv2d } from '../layers/tf-same-conv.js';
+import { TfSameConv2d } from './tf-same-conv.js';
 
 /** Two 3x3 convs with ReLU, optionally around a residual add (the official "residual" level). */
 class ConvPair extends torch.nn.Module {
@@ -42,12 +41,12 @@ export interface Pg2G1Options {
 /** G1: image + target pose -> coarse target image, (N,3,H,W) (no output activation, as the official code). */
 export class Pg2G1 extends torch.nn.Module {
   readonly convIn: TfSameConv2d;
-  readonly enc: Stack<ConvPair>;
-  readonly down: Stack<TfSameConv2d>;
+  readonly enc: torch.nn.ModuleList<ConvPair>;
+  readonly down: torch.nn.ModuleList<TfSameConv2d>;
   readonly fcEnc: torch.nn.Linear;
   readonly fcDec: torch.nn.Linear;
-  readonly dec: Stack<ConvPair>;
-  readonly up: Stack<TfSameConv2d>;
+  readonly dec: torch.nn.ModuleList<ConvPair>;
+  readonly up: torch.nn.ModuleList<TfSameConv2d>;
   readonly convOut: TfSameConv2d;
   readonly opts: Pg2G1Options;
 
@@ -58,8 +57,8 @@ export class Pg2G1 extends torch.nn.Module {
     const R = o.repeatNum;
     const [bh, bw] = o.bottleneck;
     this.convIn = this.module('convIn', new TfSameConv2d(o.inChannels, n, 3));
-    this.enc = this.module('enc', new Stack<ConvPair>());
-    this.down = this.module('down', new Stack<TfSameConv2d>());
+    this.enc = this.module('enc', new torch.nn.ModuleList<ConvPair>());
+    this.down = this.module('down', new torch.nn.ModuleList<TfSameConv2d>());
     const skipC: number[] = [];
     for (let i = 0; i < R; i++) {
       const c = n * (i + 1);
@@ -69,8 +68,8 @@ export class Pg2G1 extends torch.nn.Module {
     }
     this.fcEnc = this.module('fcEnc', new torch.nn.Linear(bh * bw * n * R, o.zNum));
     this.fcDec = this.module('fcDec', new torch.nn.Linear(o.zNum, bh * bw * n));
-    this.dec = this.module('dec', new Stack<ConvPair>());
-    this.up = this.module('up', new Stack<TfSameConv2d>());
+    this.dec = this.module('dec', new torch.nn.ModuleList<ConvPair>());
+    this.up = this.module('up', new torch.nn.ModuleList<TfSameConv2d>());
     let c = n;
     for (let i = 0; i < R; i++) {
       c += skipC[R - 1 - i] as number;
@@ -122,9 +121,9 @@ export interface Pg2G2Options {
 /** G2: concat(G1 output, source image) -> difference image (N,3,H,W). */
 export class Pg2G2 extends torch.nn.Module {
   readonly convIn: TfSameConv2d;
-  readonly enc: Stack<ConvPair>;
-  readonly down: Stack<TfSameConv2d>;
-  readonly dec: Stack<ConvPair>;
+  readonly enc: torch.nn.ModuleList<ConvPair>;
+  readonly down: torch.nn.ModuleList<TfSameConv2d>;
+  readonly dec: torch.nn.ModuleList<ConvPair>;
   readonly convOut: TfSameConv2d;
   readonly opts: Pg2G2Options;
 
@@ -134,8 +133,8 @@ export class Pg2G2 extends torch.nn.Module {
     const n = o.hidden;
     const R = o.repeatNum;
     this.convIn = this.module('convIn', new TfSameConv2d(o.inChannels, n, 3));
-    this.enc = this.module('enc', new Stack<ConvPair>());
-    this.down = this.module('down', new Stack<TfSameConv2d>());
+    this.enc = this.module('enc', new torch.nn.ModuleList<ConvPair>());
+    this.down = this.module('down', new torch.nn.ModuleList<TfSameConv2d>());
     const skipC: number[] = [];
     let c = n;
     for (let i = 0; i < R; i++) {
@@ -145,7 +144,7 @@ export class Pg2G2 extends torch.nn.Module {
       if (i > 0 || o.skips === 'all') skipC.push(c);
       if (i < R - 1) this.down.push(new TfSameConv2d(c, c, 3, 2));
     }
-    this.dec = this.module('dec', new Stack<ConvPair>());
+    this.dec = this.module('dec', new torch.nn.ModuleList<ConvPair>());
     for (let i = 0; i < R; i++) {
       if (o.skips === 'all' || i < R - 1) c += skipC[skipC.length - 1 - i] as number;
       this.dec.push(new ConvPair(c, n));

@@ -24,10 +24,9 @@ export function bceLogits(logits: torch.Tensor, label: 0 | 1): torch.Tensor {
 }
 
 /**
- * D's loss: half on real targets, half on the fakes, where the fakes are the refined output and the source image
- * (the official code shows D the source image as a negative too). With equal batch sizes this equals Market's
- * 0.5 real + 0.25 source + 0.25 G2 and DeepFashion's (real + fakes) / 2 alike.
+ * D's loss as the official dcgan mode: 0.5 on real targets, 0.25 on the source image (shown as a negative) and 0.25
+ * on G2's output. (DeepFashion's trainer256.py averages over [G2, source] as one negative batch: the same sum.)
  */
-export function pg2DiscriminatorLoss(realLogits: torch.Tensor, fakeLogits: torch.Tensor): torch.Tensor {
-  return torch.scope(() => bceLogits(realLogits, 1).mul(0.5).add(bceLogits(fakeLogits, 0).mul(0.5)));
+export function pg2DiscriminatorLoss(realLogits: torch.Tensor, sourceLogits: torch.Tensor, refinedLogits: torch.Tensor): torch.Tensor {
+  return torch.scope(() => bceLogits(realLogits, 1).mul(0.5).add(bceLogits(sourceLogits, 0).mul(0.25)).add(bceLogits(refinedLogits, 0).mul(0.25)));
 }

@@ -1,6 +1,6 @@
-// A small seeded random source. Every synthetic choice flows from one of these, so a seed fixes the bytes written.
-// splitmix32 for seeding (spreads nearby seeds apart) and mulberry32 for the stream: both are tiny and pass the
-// usual statistical smoke tests, which is all a data generator needs.
+// Seeded randomness for everything reposer draws outside libtorch: loader shuffles and augmentation, pair sampling,
+// and the synthetic world. splitmix32 for seeding (spreads nearby seeds apart) and mulberry32 for the stream: both
+// are tiny, the same on every platform and in every worker, and pass the usual statistical smoke tests.
 
 /** Mixes a 32-bit value into a well-spread 32-bit value (splitmix32 finaliser). */
 export function mix32(x: number): number {
@@ -10,28 +10,45 @@ export function mix32(x: number): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
-/** Derives a child seed from a seed and a list of integers (e.g. identity index, pose index). */
+/** Derives a child seed from a seed and a list of integers (epoch, batch index, identity index, ...). */
 export function deriveSeed(seed: number, ...parts: number[]): number {
   let h = mix32(seed >>> 0);
   for (const p of parts) h = mix32((h ^ mix32(p >>> 0)) >>> 0);
   return h;
 }
 
-export class Rng {
-  private state: number;
-
-  constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new Error(`Rng: seed must be a finite number, got ${seed}`);
-    this.state = mix32(Math.floor(seed) >>> 0);
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) | 0;
-    let t = this.state;
+/** Uniform numbers in [0, 1) from a 32-bit seed (mulberry32), as a function. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher-Yates shuffle of a copy. */
+export function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const out = items.slice();
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = out[i] as T;
+    out[i] = out[j] as T;
+    out[j] = t;
+  }
+  return out;
+}
+
+/** A mulberry32 stream as an object, with the draws the synthetic world uses. */
+export class Rng {
+  /** Uniform in [0, 1). */
+  readonly next: () => number;
+
+  constructor(seed: number) {
+    if (!Number.isFinite(seed)) throw new Error(`Rng: seed must be a finite number, got ${seed}`);
+    this.next = mulberry32(mix32(Math.floor(seed) >>> 0));
   }
 
   /** Uniform in [lo, hi). */
