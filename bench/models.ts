@@ -17,8 +17,8 @@ import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import * as torch from '../src/torch/index.js';
 import { ConvTranspose4x4s2 } from '../src/models/layers/fast-conv-transpose.js';
-import { listModels, type PairBatch, type BaseModelConfig, type Preset, type TrainableModel } from '../src/models/index.js';
-import { DEFAULT_VGG19_PATH } from '../src/models/layers/vgg.js';
+import { listModels, type FamilyConfig, type PairBatch, type Preset, type TrainableModel, type VggSection } from '../src/models/index.js';
+import { DEFAULT_VGG19_WEIGHTS, VGG_WEIGHTS_KEY } from '../src/models/layers/vgg.js';
 
 const PYTHON = process.env.REPOSER_PYTHON ?? '/usr/bin/python3';
 
@@ -103,8 +103,8 @@ function randomBatch(n: number, h: number, w: number): PairBatch {
       imageB: torch.rand([n, 3, h, w]).mul(2).sub(1),
       keypointsA: kp(),
       keypointsB: kp(),
-      heatmapA: torch.rand([n, 18, h, w]),
-      heatmapB: torch.rand([n, 18, h, w]),
+      poseMapA: torch.rand([n, 18, h, w]),
+      poseMapB: torch.rand([n, 18, h, w]),
       maskB: torch.rand([n, 1, h, w]).gt(0.5).to('float32'),
     };
   });
@@ -128,25 +128,9 @@ torch.save(sd, ${JSON.stringify(path)})
 `;
   const r = spawnSync(PYTHON, ['-c', code], { encoding: 'utf8' });
   if (r.status !== 0) {
-    throw new Error(`bench-models: ${DEFAULT_VGG19_PATH} is missing and writing random VGG19 weights with ${PYTHON} failed: ${r.stderr}`);
+    throw new Error(`bench-models: ${DEFAULT_VGG19_WEIGHTS} is missing and writing random VGG19 weights with ${PYTHON} failed: ${r.stderr}`);
   }
   return path;
-}
-
-/** Replaces every config value equal to the default VGG19 path with `path`. */
-function redirectVgg<C>(cfg: C, path: string): { cfg: C; keys: string[] } {
-  const keys: string[] = [];
-  const walk = (node: unknown, prefix: string): unknown => {
-    if (node === DEFAULT_VGG19_PATH) {
-      keys.push(prefix);
-      return path;
-    }
-    if (node && typeof node === 'object' && !Array.isArray(node)) {
-      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, prefix ? `${prefix}.${k}` : k)]));
-    }
-    return node;
-  };
-  return { cfg: walk(cfg, '') as C, keys };
 }
 
 function timeMs(fn: () => void, reps: number): number {
@@ -188,16 +172,17 @@ function main(): void {
   let vggPath: string | null = null;
   try {
     for (const family of families) {
-      let cfg: BaseModelConfig = family.defaults(o.preset);
+      const cfg: FamilyConfig = family.defaults(o.preset);
       let vggNote = 'none';
-      if (JSON.stringify(cfg).includes(JSON.stringify(DEFAULT_VGG19_PATH))) {
-        if (existsSync(DEFAULT_VGG19_PATH)) vggNote = DEFAULT_VGG19_PATH;
+      // Every family names its VGG19 file at loss.vgg.weights (models/sections.ts).
+      const vgg = (cfg.loss as { vgg?: VggSection }).vgg;
+      if (vgg) {
+        if (existsSync(vgg.weights)) vggNote = vgg.weights;
         else {
           tmp ??= mkdtempSync(join(tmpdir(), 'bench-models-'));
           vggPath ??= randomVggFile(tmp);
-          const r = redirectVgg(cfg, vggPath);
-          cfg = r.cfg;
-          vggNote = `random weights (no ${DEFAULT_VGG19_PATH}) via ${r.keys.join(', ')}`;
+          vgg.weights = vggPath;
+          vggNote = `random weights (no ${DEFAULT_VGG19_WEIGHTS}) via ${VGG_WEIGHTS_KEY}`;
         }
       }
       const head = { model: family.name, preset: o.preset, height: o.height, width: o.width, threads: torch.getNumThreads(), reps: o.reps };

@@ -8,7 +8,8 @@ import * as torch from '../torch/index.js';
 import { writeSynthDataset } from '../synth/index.js';
 import { openDataset, PairLoader, type LoaderBatch } from '../data/index.js';
 import { drawSkeletons, type Pose } from '../pose/index.js';
-import { getModel, resolveModelConfig, type TrainableModel } from '../models/registry.js';
+import { getModel, loaderOptions, resolveModelConfig, type TrainableModel } from '../models/registry.js';
+import { DEFAULT_VGG19_WEIGHTS } from '../models/layers/vgg.js';
 import { saveResolvedConfig } from '../models/config.js';
 import '../models/index.js';
 
@@ -104,21 +105,20 @@ export async function demo(args: string[]): Promise<void> {
   // 2. Model: PATN at the CPU-sized preset. The perceptual term needs torchvision's VGG19 weights, which cannot ship;
   // without them the demo says so and trains with L1 + GAN only.
   const sets: string[] = [];
-  const vggPath = 'weights/vgg19-dcbb9e9d.pth';
-  if (!existsSync(vggPath)) {
-    console.log(`[${seconds()}] no VGG19 weights at ${vggPath}: training without the perceptual term ` +
+  if (!existsSync(DEFAULT_VGG19_WEIGHTS)) {
+    console.log(`[${seconds()}] no VGG19 weights at ${DEFAULT_VGG19_WEIGHTS}: training without the perceptual term ` +
       `(put torchvision's vgg19 ImageNet state dict there to enable it)`);
-    sets.push('loss.lambdaPerceptual=0', 'loss.vggWeights=random');
+    sets.push('loss.lambdaPerceptual=0', 'loss.vgg.weights=random');
   }
   // Narrower than the 'small' preset so that a few hundred steps fit in minutes on two cores.
-  sets.push('train.batchSize=8', 'generator.ngf=16', 'generator.nBlocks=4', 'discriminator.ndf=16', 'discriminator.nBlocks=1');
+  sets.push('data.batchSize=8', 'generator.ngf=16', 'generator.nBlocks=4', 'discriminator.ndf=16', 'discriminator.nBlocks=1');
   const cfg = resolveModelConfig({ model: 'patn', preset: 'small', sets });
   const family = getModel('patn');
   const model = family.create(cfg);
   console.log(`[${seconds()}] PATN (small preset, narrowed): generator ${(model.generator.numParameters() / 1e6).toFixed(2)} M parameters`);
 
-  const loader = new PairLoader(train, { batchSize: 8, seed: o.seed, workers: 1 });
-  const testLoader = new PairLoader(test, { batchSize: 8, seed: o.seed + 1, workers: 0 });
+  const loader = new PairLoader(train, loaderOptions(family, cfg, { seed: o.seed, workers: 1 }));
+  const testLoader = new PairLoader(test, loaderOptions(family, cfg, { seed: o.seed + 1, workers: 0 }));
   const held: LoaderBatch[] = [];
   for await (const b of testLoader.batches(0)) {
     if (held.length < 4) held.push(b);

@@ -18,7 +18,7 @@ function tinyBatch(n: number, frame: [number, number]): PairBatch {
     const keypointsB = figureKeypoints(n, frame, 0.03);
     return {
       imageA, imageB: imageA.roll([1], [2]), keypointsA, keypointsB,
-      heatmapA: heatmaps(keypointsA, frame), heatmapB: heatmaps(keypointsB, frame),
+      poseMapA: heatmaps(keypointsA, frame), poseMapB: heatmaps(keypointsB, frame),
     };
   });
 }
@@ -36,7 +36,7 @@ for (const variant of ['baseline', 'dsc', 'full'] as DefGanVariant[]) {
       torch.dispose([...state.values()]);
     }
     const model = new DefGanModel(cfg, { vgg });
-    const batch = tinyBatch(2, cfg.imageSize);
+    const batch = tinyBatch(2, [cfg.image.height, cfg.image.width]);
     const key = variant === 'full' ? 'G_NN' : 'G_L1';
     try {
       const rec: number[] = [];
@@ -79,6 +79,7 @@ test("the registry builds and trains the tiny preset ('full', random VGG19)", as
 });
 
 test("'full' without VGG weights stops naming the file and the config key", () => {
-  const cfg = { ...defganDefaults('tiny'), vggWeights: '/nonexistent/vgg19-dcbb9e9d.pth' };
-  assert.throws(() => new DefGanModel(cfg), /VGG19 weights not found at '\/nonexistent\/vgg19-dcbb9e9d\.pth'.*vggWeights/s);
+  const cfg = defganDefaults('tiny');
+  cfg.loss.vgg.weights = '/nonexistent/vgg19-dcbb9e9d.pth';
+  assert.throws(() => new DefGanModel(cfg), /VGG19 weights not found at '\/nonexistent\/vgg19-dcbb9e9d\.pth'.*loss\.vgg\.weights/s);
 });

@@ -33,7 +33,7 @@ async function synthPairs(n: number): Promise<PairBatch> {
     return {
       imageA: toImage(imgs[0] as Uint8Array[]), imageB: toImage(imgs[1] as Uint8Array[]),
       keypointsA, keypointsB,
-      heatmapA: heatmaps(keypointsA, [H, W]), heatmapB: heatmaps(keypointsB, [H, W]),
+      poseMapA: heatmaps(keypointsA, [H, W]), poseMapB: heatmaps(keypointsB, [H, W]),
     };
   });
 }
@@ -42,7 +42,7 @@ test('PATN (tiny) on synthetic renders: losses finite, reconstruction falls, no 
   torch.manualSeed(0);
   const batch = await synthPairs(2);
   const family = getModel('patn');
-  const cfg = resolveConfig(family.defaults('tiny') as PATNConfig, { sets: ['train.poolSize=0'] });
+  const cfg = resolveConfig(family.defaults('tiny') as PATNConfig, { sets: ['discriminator.poolSize=0'] });
   const before = torch.memory().numTensors;
   const model = family.create(cfg);
   const l1: number[] = [];

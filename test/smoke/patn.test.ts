@@ -11,10 +11,10 @@ function syntheticBatch(n: number, h: number, w: number): PairBatch {
   return torch.scope(() => {
     const imageA = torch.rand([n, 3, h, w]).mul(2).sub(1);
     const imageB = imageA.flip([3]).mul(0.5);
-    const heatmapA = torch.rand([n, 18, h, w]);
-    const heatmapB = heatmapA.flip([3]);
+    const poseMapA = torch.rand([n, 18, h, w]);
+    const poseMapB = poseMapA.flip([3]);
     const keypointsA = torch.zeros([n, 18, 2]);
-    return { imageA, imageB, heatmapA, heatmapB, keypointsA, keypointsB: keypointsA.clone() };
+    return { imageA, imageB, poseMapA, poseMapB, keypointsA, keypointsB: keypointsA.clone() };
   });
 }
 
@@ -23,7 +23,7 @@ test('PATN (tiny) trains: losses finite, reconstruction falls, no tensor leaks',
   const family = getModel('patn');
   const cfg = family.defaults('tiny') as PATNConfig;
   const before = torch.memory().numTensors;
-  const batch = syntheticBatch(cfg.train.batchSize, 32, 16);
+  const batch = syntheticBatch(cfg.data.batchSize, 32, 16);
   const model = family.create(cfg) as PATNModel;
   const l1: number[] = [];
   const counts: number[] = [];
@@ -45,7 +45,7 @@ test('PATN (tiny) trains: losses finite, reconstruction falls, no tensor leaks',
     out.dispose();
     model.endEpoch();
     model.endEpoch();
-    assert.ok(model.lr < cfg.train.lr, 'the learning rate did not decay after niter epochs');
+    assert.ok(model.lr < cfg.optim.lr, 'the learning rate did not decay after niter epochs');
   } finally {
     model.dispose();
     torch.dispose(batch);

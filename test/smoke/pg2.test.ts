@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../../src/torch/index.js';
-import { heatmaps, pg2Mask } from '../../src/pose/index.js';
+import { diskMaps, pg2Mask } from '../../src/pose/index.js';
 import type { PairBatch } from '../../src/models/batch.js';
 import { Pg2Model, pg2Defaults } from '../../src/models/pg2/index.js';
 import { figureKeypoints } from '../helpers/poses.js';
@@ -19,7 +19,7 @@ export function tinyBatch(n: number, frame: [number, number]): PairBatch {
     const keypointsB = figureKeypoints(n, frame, 0.03);
     return {
       imageA, imageB, keypointsA, keypointsB,
-      heatmapA: heatmaps(keypointsA, frame), heatmapB: heatmaps(keypointsB, frame), maskB: pg2Mask(keypointsB, frame),
+      poseMapA: diskMaps(keypointsA, frame), poseMapB: diskMaps(keypointsB, frame), maskB: pg2Mask(keypointsB, frame),
     };
   });
 }
@@ -28,9 +28,10 @@ const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 
 test('PG2 tiny: stage 1 (G1) then stage 2 (G2 vs D) train, losses finite and falling, no leaks', () => {
   torch.manualSeed(0);
-  const cfg = { ...pg2Defaults('tiny'), stage1Steps: 10 };
+  const cfg = pg2Defaults('tiny');
+  cfg.schedule.stages = [{ name: 'G1', epochs: 10, decayEpochs: 0 }, { name: 'G2', epochs: 10, decayEpochs: 0 }];
   const model = new Pg2Model(cfg);
-  const batch = tinyBatch(2, cfg.imageSize);
+  const batch = tinyBatch(2, [cfg.image.height, cfg.image.width]);
   try {
     const stage1: number[] = [];
     let live = 0;
@@ -71,7 +72,7 @@ test('PG2 draws the pose mask from keypointsB when the batch has none', () => {
   torch.manualSeed(1);
   const cfg = pg2Defaults('tiny');
   const model = new Pg2Model(cfg);
-  const batch = tinyBatch(1, cfg.imageSize);
+  const batch = tinyBatch(1, [cfg.image.height, cfg.image.width]);
   batch.maskB?.dispose();
   delete batch.maskB;
   try {

@@ -115,8 +115,8 @@ def disc(a, pa, b, pb):
 for (const variant of ['baseline', 'dsc'] as const) {
   test(`Deformable GAN generator ('${variant}', eval mode) matches a PyTorch transcription of conditional_gan.py`, () => {
     torch.manualSeed(7);
-    const cfg = { ...defganDefaults('tiny'), variant };
-    const g = new DefGanGenerator(cfg).eval();
+    const cfg = defganDefaults('tiny').generator;
+    const g = new DefGanGenerator({ ...cfg, variant }).eval();
     try {
       torch.scope(() => {
         // Norm scalars away from their (1, 0) initialisation, so a misplaced norm shows.

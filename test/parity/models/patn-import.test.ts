@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as torch from '../../../src/torch/index.js';
 import { runOracle, fromWire, assertClose, type WireTensor } from '../../helpers/oracle.js';
-import { importOfficial } from '../../../src/cli/import.js';
 import { loadResolvedConfig } from '../../../src/models/config.js';
 import { buildDiscriminators, buildGenerator } from '../../../src/models/patn/model.js';
 import { officialGeneratorTable } from '../../../src/models/patn/official.js';
 import type { PATNConfig } from '../../../src/models/patn/config.js';
+import { getModel, type OfficialImportResult } from '../../../src/models/index.js';
 
 /** Python: build the official layout (names as models/model_variants.py PATNetwork), fill, save, run. */
 function officialCode(o: { path: string; ngf: number; nb: number; norm: string; dropout: boolean; legacyInstanceStats: boolean; corrupt?: string; drop?: string }): string {
@@ -90,6 +90,13 @@ out = {'y': y, 'names': len(sd), 'w': sd['model.att.1.conv_block_stream2.${o.dro
 `;
 }
 
+/** The library's import of an official release (what `reposer import` dispatches to). */
+function importPatn(files: Record<string, string>, out: string, sets: readonly string[], log: (line: string) => void = () => undefined): OfficialImportResult {
+  const family = getModel('patn');
+  if (!family.importOfficial) throw new Error('patn lost its importOfficial');
+  return family.importOfficial({ files: new Map(Object.entries(files)), out, sets, log });
+}
+
 function importAndCompare(preset: 'market' | 'deepfashion', h: number, w: number, o: { ngf: number; nb: number; sets: string[]; legacy: boolean }): void {
   const dir = mkdtempSync(join(tmpdir(), 'patn-import-'));
   const before = torch.memory().numTensors;
@@ -101,7 +108,7 @@ function importAndCompare(preset: 'market' | 'deepfashion', h: number, w: number
     const norm = preset === 'market' ? 'batch' : 'instance';
     const [res] = runOracle([{ code: officialCode({ path: pth, ngf: o.ngf, nb: o.nb, norm, dropout: true, legacyInstanceStats: o.legacy }), inputs: { x1, x2 } }]);
     const lines: string[] = [];
-    const r = importOfficial(['--model', 'patn', '--from', pth, '--out', join(dir, 'run'), ...o.sets.flatMap((s) => ['--set', s])], (l) => lines.push(l));
+    const r = importPatn({ netG: pth }, join(dir, 'run'), o.sets, (l) => lines.push(l));
     assert.equal(r.preset, preset, 'the preset follows the file\'s norm');
     const cfg = loadResolvedConfig(r.dir) as unknown as PATNConfig;
     assert.equal(cfg.model, 'patn');
@@ -114,7 +121,7 @@ function importAndCompare(preset: 'market' | 'deepfashion', h: number, w: number
 
     // A fresh generator loaded from the written safetensors computes PyTorch's output.
     const g = buildGenerator(cfg);
-    const { tensors } = torch.io.loadSafetensors(r.weights);
+    const { tensors } = torch.io.loadSafetensors(r.written.netG as string);
     g.loadStateDict(tensors);
     torch.dispose([...tensors.values()]);
     g.eval();
@@ -159,10 +166,10 @@ test('import names the offending key for a wrong shape or a missing entry', () =
       { code: officialCode({ path: bad, ngf: 4, nb: 2, norm: 'batch', dropout: true, legacyInstanceStats: false, corrupt: 'model.att.1.conv_block_stream1.1.weight' }), inputs: { x1, x2 } },
       { code: officialCode({ path: missing, ngf: 4, nb: 2, norm: 'batch', dropout: true, legacyInstanceStats: false, drop: 'model.stream1_up.0.weight' }), inputs: { x1, x2 } },
     ]);
-    const run = (p: string): unknown => importOfficial(['--model', 'patn', '--from', p, '--out', join(dir, 'run'), ...small.flatMap((s) => ['--set', s])], () => {});
+    const run = (p: string): unknown => importPatn({ netG: p }, join(dir, 'run'), small);
     assert.throws(() => run(bad), /'model\.att\.1\.conv_block_stream1\.1\.weight' has shape \[16,16,3,1\], expected \[16,16,3,3\]/);
     assert.throws(() => run(missing), /missing 'model\.stream1_up\.0\.weight'/);
-    assert.throws(() => importOfficial(['--model', 'pg2', '--from', bad, '--out', dir], () => {}), /'patn' only/);
+    assert.equal(getModel('pg2').importOfficial, undefined, 'PG2 released TensorFlow checkpoints only: no import');
     torch.dispose([x1, x2]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -206,15 +213,14 @@ with torch.no_grad():
     const [res] = runOracle([{ code: gCode + dCode, inputs }]);
     const sets = ['generator.ngf=4', 'generator.nBlocks=2', 'discriminator.ndf=4', 'discriminator.nBlocks=1'];
     const lines: string[] = [];
-    const r = importOfficial(['--model', 'patn', '--from', join(dir, 'G.pth'), '--netD-PB', join(dir, 'PB.pth'), '--netD-PP', join(dir, 'PP.pth'),
-      '--out', join(dir, 'run'), ...sets.flatMap((s) => ['--set', s])], (l) => lines.push(l));
-    assert.deepEqual(Object.keys(r.discriminators).sort(), ['netD_PB', 'netD_PP']);
+    const r = importPatn({ netG: join(dir, 'G.pth'), netD_PB: join(dir, 'PB.pth'), netD_PP: join(dir, 'PP.pth') }, join(dir, 'run'), sets, (l) => lines.push(l));
+    assert.deepEqual(Object.keys(r.written).sort(), ['netD_PB', 'netD_PP', 'netG']);
     const cfg = loadResolvedConfig(r.dir) as unknown as PATNConfig;
     assert.equal(cfg.discriminator.norm, 'instance', 'the saved config follows the files');
     const ds = buildDiscriminators(cfg);
     for (const [name, label, key] of [['shape', 'netD_PB', 'pb'], ['appearance', 'netD_PP', 'pp']] as const) {
       const d = ds.get(name) as torch.nn.Module & { forward(x: torch.Tensor): torch.Tensor };
-      const { tensors } = torch.io.loadSafetensors(r.discriminators[label] as string);
+      const { tensors } = torch.io.loadSafetensors(r.written[label] as string);
       d.loadStateDict(tensors);
       torch.dispose([...tensors.values()]);
       d.eval();

@@ -149,7 +149,7 @@ for (const variant of [
         load('G.pth', (s) => loadOfficialGenerator(model.generator, cfg, s));
         load('PB.pth', (s) => loadOfficialDiscriminator(model.discriminators.get('shape') as never, cfg, s));
         load('PP.pth', (s) => loadOfficialDiscriminator(model.discriminators.get('appearance') as never, cfg, s));
-        const batch = { imageA: inputs.P1, imageB: inputs.P2, heatmapA: inputs.BP1, heatmapB: inputs.BP2, keypointsA: inputs.BP1, keypointsB: inputs.BP2 };
+        const batch = { imageA: inputs.P1, imageB: inputs.P2, poseMapA: inputs.BP1, poseMapB: inputs.BP2, keypointsA: inputs.BP1, keypointsB: inputs.BP2 };
         for (let step = 0; step < 2; step++) {
           const got = model.trainStep(batch);
           // Step 1: forward values (float32 sums in another order: rtol 1e-4). Step 2 follows three Adam updates whose

@@ -66,8 +66,8 @@ def disc(x, L):
 for (const skips of ['skipFirst', 'all'] as const) {
   test(`PG2 G1 + G2 (${skips}) match a PyTorch transcription of the TF graph`, () => {
     torch.manualSeed(5);
-    const cfg = { ...pg2Defaults('tiny'), g2Skips: skips };
-    const g = new Pg2Generator(cfg);
+    const cfg = { ...pg2Defaults('tiny').generator, g2Skips: skips };
+    const g = new Pg2Generator({ ...cfg, imageSize: [64, 32] });
     try {
       torch.scope(() => {
         const x = torch.randn([2, 3, 64, 32]);

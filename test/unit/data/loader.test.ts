@@ -73,10 +73,10 @@ test('batches hold the decoded images in [-1,1], poses, heatmaps, masks, affines
     assert.deepEqual(b.namesA, ['3_A.jpg', '3_B.jpg', '2_B.jpg', '2_A.jpg']);
     assert.deepEqual(b.namesB, ['3_B.jpg', '3_A.jpg', '2_A.jpg', '2_B.jpg']);
     assert.deepEqual(b.imageA.shape, [4, 3, 256, 256]);
-    assert.deepEqual(b.heatmapB.shape, [4, 18, 256, 256]);
+    assert.deepEqual(b.poseMapB.shape, [4, 18, 256, 256]);
     assert.deepEqual(b.maskB?.shape, [4, 1, 256, 256]);
     assert.deepEqual(b.marketMaskB?.shape, [4, 1, 256, 256]);
-    assert.deepEqual(b.partTheta?.shape, [4, 10, 2, 3]);
+    assert.deepEqual(b.partAffines?.shape, [4, 10, 2, 3]);
     assert.deepEqual(b.partMasks?.shape, [4, 10, 256, 256]);
     assert.deepEqual(b.parsingA?.shape, [4, 256, 256]);
     assert.equal(b.parsingA?.dtype, 'int64');
@@ -90,7 +90,7 @@ test('batches hold the decoded images in [-1,1], poses, heatmaps, masks, affines
       assert.deepEqual(b.keypointsA.select(0, 1).toArray(), b.keypointsB.select(0, 0).toArray());
       // A heatmap peak sits on its keypoint.
       const [y, x] = b.keypointsB.select(0, 0).select(0, 1).toArray() as number[];
-      assert.equal(b.heatmapB.select(0, 0).select(0, 1).select(0, y!).select(0, x!).item(), 1);
+      assert.equal(b.poseMapB.select(0, 0).select(0, 1).select(0, y!).select(0, x!).item(), 1);
     });
     const { data } = await sharp(join(dir, 'images', '3_A.jpg')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     const px = torch.scope(() => b.imageA.select(0, 0).select(1, 10).select(1, 20).toArray() as number[]);

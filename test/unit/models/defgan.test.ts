@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../../../src/torch/index.js';
 import {
-  DefGanDiscriminator, DefGanGenerator, defganDefaults, deformableSkip, identityAffines, nearestNeighbourLoss,
+  DefGanDiscriminator, DefGanGenerator, buildDefGanNetworks, defganDefaults, deformableSkip, identityAffines, nearestNeighbourLoss,
   translationAffines,
 } from '../../../src/models/defgan/index.js';
 import { partAffines } from '../../../src/pose/index.js';
@@ -14,9 +14,7 @@ const OFFICIAL = { deepfashion: { g: 82_080_611, published: 82.08e6 }, market: {
 
 for (const preset of ['deepfashion', 'market'] as const) {
   test(`Deformable GAN ${preset}: generator and discriminator parameter counts equal the official code's`, () => {
-    const cfg = defganDefaults(preset);
-    const g = new DefGanGenerator(cfg);
-    const d = new DefGanDiscriminator(42, cfg.dDim);
+    const { generator: g, discriminator: d } = buildDefGanNetworks(defganDefaults(preset));
     try {
       assert.equal(g.numParameters(), OFFICIAL[preset].g);
       assert.ok(Math.abs(g.numParameters() - OFFICIAL[preset].published) / OFFICIAL[preset].published < 0.005);
@@ -31,7 +29,7 @@ for (const preset of ['deepfashion', 'market'] as const) {
 
 test("'dsc' has the same networks as 'full' (they differ in the loss); 'baseline' is one stream", () => {
   const cfg = defganDefaults('tiny');
-  const [full, dsc, base] = (['full', 'dsc', 'baseline'] as const).map((variant) => new DefGanGenerator({ ...cfg, variant }));
+  const [full, dsc, base] = (['full', 'dsc', 'baseline'] as const).map((variant) => new DefGanGenerator({ ...cfg.generator, variant }));
   try {
     assert.equal(dsc!.numParameters(), full!.numParameters());
     assert.notEqual(full!.encoderPose, null);
@@ -120,8 +118,8 @@ test('generator variants and the conditional D run on the tiny config with the r
   const cfg = defganDefaults('tiny');
   const before = torch.memory().numTensors;
   for (const variant of ['baseline', 'dsc'] as const) {
-    const g = new DefGanGenerator({ ...cfg, variant });
-    const d = new DefGanDiscriminator(42, cfg.dDim);
+    const g = new DefGanGenerator({ ...cfg.generator, variant });
+    const d = new DefGanDiscriminator(42, cfg.discriminator.dim);
     try {
       torch.scope(() => {
         const x = {
@@ -149,7 +147,8 @@ test('configs/defgan/<preset>.json resolve to the typed defaults', async () => {
   }
   const df = defganDefaults('deepfashion');
   const m = defganDefaults('market');
-  assert.deepEqual([df.nnSize, m.nnSize, df.nnWeight, df.l1Weight, df.batchSize, m.batchSize], [5, 3, 0.01, 100, 2, 4]);
+  assert.deepEqual([df.loss.nnSize, m.loss.nnSize, df.loss.l1, df.data.batchSize, m.data.batchSize], [5, 3, 100, 2, 4]);
+  assert.deepEqual(m.schedule, { unit: 'iterations', epochSize: 1000, stages: [{ name: 'main', epochs: 90, decayEpochs: 0 }] });
   assert.deepEqual(m.optim, { lr: 2e-4, beta1: 0.5, beta2: 0.999 });
 });
 
@@ -163,7 +162,7 @@ test('parameterCounts (for `reposer models`) equals the built model’s modules,
   try {
     const built = Object.fromEntries([...model.modules()].map(([k, m]) => [k, m.numParameters()]));
     assert.deepEqual(countParameters(fam, cfg), built);
-    const full = { ...cfg, variant: 'full' as const, vggWeights: '/nonexistent.pth' };
+    const full = { ...cfg, variant: 'full' as const, loss: { ...cfg.loss, vgg: { weights: '/nonexistent.pth', layers: ['relu1_2'] } } };
     assert.deepEqual(countParameters(fam, full), built, "'full' has dsc's networks and counts without the VGG file");
   } finally {
     model.dispose();

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../../../src/torch/index.js';
 import { ConvTranspose4x4s2 } from '../../../src/models/layers/fast-conv-transpose.js';
-import { Stack } from '../../../src/models/layers/containers.js';
 
 test('ConvTranspose4x4s2 equals conv_transpose2d(k4, s2, p1): output and gradients (input, weight, bias)', () => {
   torch.manualSeed(2);
@@ -26,17 +25,6 @@ test('ConvTranspose4x4s2 equals conv_transpose2d(k4, s2, p1): output and gradien
     } finally {
       m.dispose();
     }
-  }
-});
-
-test('Stack names children 0, 1, ... and indexes them', () => {
-  const s = new Stack([new torch.nn.Linear(2, 3), new torch.nn.Linear(3, 1)]);
-  try {
-    assert.deepEqual([...s.stateDict().keys()], ['0.weight', '0.bias', '1.weight', '1.bias']);
-    assert.equal(s.at(1).outFeatures, 1);
-    assert.throws(() => s.at(2), /no module at index 2/);
-  } finally {
-    s.dispose();
   }
 });
 

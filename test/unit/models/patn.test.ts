@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import * as torch from '../../../src/torch/index.js';
 import { getModel, resolveModelConfig } from '../../../src/models/index.js';
 import { patnDefaults, type PATNConfig } from '../../../src/models/patn/config.js';
-import { buildDiscriminators, buildGenerator, makeVgg, VGG_CONFIG_KEY } from '../../../src/models/patn/model.js';
+import { buildDiscriminators, buildGenerator } from '../../../src/models/patn/model.js';
+import { makeVgg, VGG_WEIGHTS_KEY } from '../../../src/models/layers/vgg.js';
 import { PATBlock, PATNGenerator } from '../../../src/models/patn/generator.js';
 import { ImagePool, ganLoss } from '../../../src/models/patn/losses.js';
 import { resolveConfig } from '../../../src/models/config.js';
@@ -125,17 +126,19 @@ test('config files configs/patn/*.json resolve to the typed defaults, with the o
   }
   const df = patnDefaults('deepfashion');
   const mk = patnDefaults('market');
-  assert.deepEqual([df.generator.norm, df.loss.gan, df.train.batchSize, df.train.poolSize, df.loss.lambdaL1], ['instance', 'lsgan', 7, 0, 1]);
-  assert.deepEqual([mk.generator.norm, mk.loss.gan, mk.train.batchSize, mk.train.poolSize, mk.loss.lambdaL1], ['batch', 'bce', 32, 50, 10]);
+  assert.deepEqual([df.generator.norm, df.loss.gan, df.data.batchSize, df.discriminator.poolSize, df.loss.lambdaL1], ['instance', 'lsgan', 7, 0, 1]);
+  assert.deepEqual([mk.generator.norm, mk.loss.gan, mk.data.batchSize, mk.discriminator.poolSize, mk.loss.lambdaL1], ['batch', 'bce', 32, 50, 10]);
+  assert.deepEqual([df.data.pose, mk.data.pose], [{ kind: 'peak' }, { kind: 'gaussian', sigma: 6 }], "DeepFashion's official maps are uint8 peaks");
   for (const c of [df, mk]) {
-    assert.deepEqual([c.train.lr, c.train.beta1, c.train.niter, c.train.niterDecay, c.loss.lambdaGAN, c.generator.nBlocks], [2e-4, 0.5, 500, 200, 5, 9]);
+    assert.deepEqual(c.schedule, { unit: 'pairs', epochSize: 4000, stages: [{ name: 'main', epochs: 500, decayEpochs: 200 }] });
+    assert.deepEqual([c.optim.lr, c.optim.beta1, c.loss.lambdaGAN, c.generator.nBlocks], [2e-4, 0.5, 5, 9]);
   }
   assert.throws(() => resolveConfig(df, { sets: ['generator.nblocks=3'] }), /unknown key 'generator\.nblocks'/);
   assert.equal(getModel('patn').defaults('market').preset, 'market');
 });
 
 test('a missing VGG19 file stops with an error naming the file and the config key', () => {
-  const cfg = resolveConfig(patnDefaults('tiny'), { sets: ['loss.vggWeights=/nonexistent/vgg19.pth'] });
-  assert.throws(() => makeVgg(cfg), (e: Error) => e.message.includes('/nonexistent/vgg19.pth') && e.message.includes(VGG_CONFIG_KEY));
-  assert.throws(() => getModel('patn').create(cfg), /loss\.vggWeights/);
+  const cfg = resolveConfig(patnDefaults('tiny'), { sets: ['loss.vgg.weights=/nonexistent/vgg19.pth'] });
+  assert.throws(() => makeVgg(cfg.loss.vgg), (e: Error) => e.message.includes('/nonexistent/vgg19.pth') && e.message.includes(VGG_WEIGHTS_KEY));
+  assert.throws(() => getModel('patn').create(cfg), /loss\.vgg\.weights/);
 });

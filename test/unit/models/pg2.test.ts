@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../../../src/torch/index.js';
-import { Pg2Discriminator, Pg2Generator, Pg2G1, Pg2G2, pg2Defaults } from '../../../src/models/pg2/index.js';
+import { Pg2G1, Pg2G2, buildPg2Networks, pg2Defaults, pg2Stage1Steps } from '../../../src/models/pg2/index.js';
 import { poseMaskL1, pg2DiscriminatorLoss } from '../../../src/models/pg2/losses.js';
-import { tfSamePadding } from '../../../src/models/layers/tf-same-conv.js';
-import { getModel } from '../../../src/models/registry.js';
+import { tfSamePadding } from '../../../src/models/pg2/tf-same-conv.js';
+import { countParameters, getModel } from '../../../src/models/registry.js';
+import { diskMaps } from '../../../src/pose/index.js';
 
 // Counted from the official TF code (models.py / models256.py / wgan_gp_128x64.py) layer by layer; see
 // docs/models-pg2-defgan.md. The issue's figures are these rounded: 134.8 M, 76.9 M, 10.9 M, 4.3 M.
@@ -15,9 +16,7 @@ const OFFICIAL = {
 
 for (const preset of ['deepfashion', 'market'] as const) {
   test(`PG2 ${preset}: parameter counts equal the official code's`, () => {
-    const cfg = pg2Defaults(preset);
-    const g = new Pg2Generator(cfg);
-    const d = new Pg2Discriminator({ imageSize: cfg.imageSize, dim: cfg.dDim, layers: cfg.dLayers });
+    const { generator: g, discriminator: d } = buildPg2Networks(pg2Defaults(preset));
     try {
       const want = OFFICIAL[preset];
       assert.equal(g.g1.numParameters(), want.g1, 'G1');
@@ -34,9 +33,9 @@ for (const preset of ['deepfashion', 'market'] as const) {
   });
 }
 
-test("PATN's 437.09 M for PG2 is G1 + G2 + D of the DeepFashion model times 3 (weights plus Adam's two moments)", () => {
-  const { g1, g2, d } = OFFICIAL.deepfashion;
-  assert.equal(((g1 + g2 + d) * 3 / 1e6).toFixed(2), '437.09');
+test("PATN's 437.09 M for PG2 is our DeepFashion G1 + G2 + D times 3 (weights plus Adam's two moments)", () => {
+  const counts = countParameters(getModel('pg2'), pg2Defaults('deepfashion'));
+  assert.equal(((Object.values(counts).reduce((a, b) => a + b, 0) * 3) / 1e6).toFixed(2), '437.09');
 });
 
 test('TF SAME padding puts the odd pixel at the bottom/right', () => {
@@ -48,10 +47,8 @@ test('TF SAME padding puts the odd pixel at the bottom/right', () => {
 });
 
 test('G1, G2 and D shapes on the tiny config; G2 on 128x64 leaves out the full-resolution skip', () => {
-  const cfg = pg2Defaults('tiny');
   const before = torch.memory().numTensors;
-  const g = new Pg2Generator(cfg);
-  const d = new Pg2Discriminator({ imageSize: cfg.imageSize, dim: cfg.dDim, layers: cfg.dLayers });
+  const { generator: g, discriminator: d } = buildPg2Networks(pg2Defaults('tiny'));
   try {
     torch.scope(() => {
       const x = torch.randn([2, 3, 64, 32]);
@@ -86,29 +83,32 @@ test('G1, G2 and D shapes on the tiny config; G2 on 128x64 leaves out the full-r
   }
 });
 
-test('pose-mask L1 averages |pred - target| * mask over every element; D loss halves real and fake', () => {
+test('pose-mask L1 averages |pred - target| * mask over every element; D loss weighs real 0.5, source 0.25, G2 0.25', () => {
   torch.scope(() => {
     const pred = torch.zeros([1, 3, 2, 2]);
     const target = torch.ones([1, 3, 2, 2]).mul(2);
     const mask = torch.tensor([1, 0, 0, 0], [1, 1, 2, 2]);
     assert.equal(poseMaskL1(pred, target, mask).item(), (3 * 2) / 12);
-    const real = torch.tensor([0, 0]);
-    const fake = torch.tensor([0, 0, 0, 0]);
-    assert.ok(Math.abs(pg2DiscriminatorLoss(real, fake).item() - Math.log(2)) < 1e-6);
+    const zero = torch.tensor([0, 0]);
+    assert.ok(Math.abs(pg2DiscriminatorLoss(zero, zero, zero).item() - Math.log(2)) < 1e-6);
+    // softplus(-x) on the real logits, softplus(x) on the fakes.
+    const sp = (x: number): number => Math.log1p(Math.exp(x));
+    const got = pg2DiscriminatorLoss(torch.tensor([1]), torch.tensor([2]), torch.tensor([-3])).item();
+    assert.ok(Math.abs(got - (0.5 * sp(-1) + 0.25 * sp(2) + 0.25 * sp(-3))) < 1e-6, String(got));
   });
 });
 
 test("'pg2' is registered with its four presets and refuses mis-sized batches by name", async () => {
   await import('../../../src/models/pg2/index.js');
   const fam = getModel('pg2');
-  assert.deepEqual((fam.defaults('market') as unknown as { imageSize: number[] }).imageSize, [128, 64]);
+  assert.deepEqual(fam.defaults('market').image, { height: 128, width: 64 });
   const model = fam.create(fam.defaults('tiny'));
   try {
     torch.scope(() => {
       const batch = {
         imageA: torch.zeros([1, 3, 16, 16]), imageB: torch.zeros([1, 3, 16, 16]),
         keypointsA: torch.zeros([1, 18, 2]), keypointsB: torch.zeros([1, 18, 2]),
-        heatmapA: torch.zeros([1, 18, 16, 16]), heatmapB: torch.zeros([1, 18, 16, 16]),
+        poseMapA: torch.zeros([1, 18, 16, 16]), poseMapB: torch.zeros([1, 18, 16, 16]),
       };
       assert.throws(() => model.generate(batch), /batch\.imageA has shape \[1,3,16,16\], expected \(N,3,64,32\)/);
     });
@@ -125,13 +125,14 @@ test('configs/pg2/<preset>.json resolve to the typed defaults (the files are the
   }
   const m = pg2Defaults('market');
   const df = pg2Defaults('deepfashion');
-  assert.deepEqual([m.lambdaL1, df.lambdaL1], [10, 50]);
-  assert.deepEqual([m.batchSize, df.batchSize, m.maxSteps, df.maxSteps, m.stage1Steps], [16, 1, 60000, 80000, 22000]);
+  assert.deepEqual([m.loss.lambdaL1, df.loss.lambdaL1], [10, 50]);
+  const steps = (c: typeof m): number => c.schedule.stages.reduce((a, s) => a + s.epochs, 0);
+  assert.deepEqual([m.data.batchSize, df.data.batchSize, steps(m), steps(df), pg2Stage1Steps(m)], [16, 1, 60000, 80000, 22000]);
+  assert.deepEqual([m.discriminator.seesG1, df.discriminator.seesG1], [true, false], "Market's D batch holds G1, DeepFashion's does not");
   assert.deepEqual(m.optim, { lr: 2e-5, beta1: 0.5, beta2: 0.999 });
 });
 
-test('parameterCounts (for `reposer models`) equals the built model’s modules', async () => {
-  const { countParameters } = await import('../../../src/models/registry.js');
+test('parameterCounts (for `reposer models`) equals the built model’s modules', () => {
   const fam = getModel('pg2');
   const cfg = fam.defaults('tiny');
   const model = fam.create(cfg);
@@ -143,12 +144,11 @@ test('parameterCounts (for `reposer models`) equals the built model’s modules'
   }
 });
 
-test('PG2 pose maps are solid disks of radius r around the truncated joint, empty for missing joints', async () => {
-  const { pg2PoseMaps } = await import('../../../src/models/pg2/index.js');
+test('PG2 pose maps are solid disks of radius r around the truncated joint, empty for missing joints', () => {
   torch.scope(() => {
     const kp = torch.full([1, 18, 2], -1);
     kp.select(1, 3).copy_(torch.tensor([5.7, 3.2]));
-    const maps = pg2PoseMaps(kp, [10, 8], 2);
+    const maps = diskMaps(kp, [10, 8], 2);
     assert.deepEqual(maps.shape, [1, 18, 10, 8]);
     assert.equal(maps.select(1, 3).sum().item(), 13, 'the 13 pixels within distance 2');
     assert.equal(maps.select(1, 3).select(1, 5).select(1, 3).item(), 1, 'centred on (5, 3)');
@@ -160,8 +160,9 @@ test('PG2 pose maps are solid disks of radius r around the truncated joint, empt
 
 test("the training step lives in netG's state dict, so a restored checkpoint resumes in the right stage", async () => {
   const { Pg2Model } = await import('../../../src/models/pg2/index.js');
-  const a = new Pg2Model({ ...pg2Defaults('tiny'), stage1Steps: 4 });
-  const b = new Pg2Model({ ...pg2Defaults('tiny'), stage1Steps: 4 });
+  const a = new Pg2Model(pg2Defaults('tiny'));
+  const b = new Pg2Model(pg2Defaults('tiny'));
+  assert.equal(a.stage1Steps, 4);
   try {
     torch.noGrad(() => a.generator.trainSteps.fill_(5));
     assert.equal(a.stage, 2);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as torch from '../../../src/torch/index.js';
 import {
-  getModel, listModels, registerModel, resolveModelConfig, lossValue, countParameters, PRESETS, type BaseModelConfig,
+  getModel, listModels, registerModel, resolveModelConfig, lossValue, countParameters, PRESETS,
 } from '../../../src/models/index.js';
 import { listModelsWithCounts } from '../../../src/cli/models.js';
 
@@ -29,17 +29,21 @@ test('every family gives typed defaults for every preset, naming itself and the 
 test('resolveModelConfig layers preset defaults, a file and --set; model and preset may come from the file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'reg-'));
   const file = join(dir, 'c.json');
-  writeFileSync(file, JSON.stringify({ model: 'patn', preset: 'market', train: { batchSize: 3 } }));
-  const cfg = resolveModelConfig({ file, sets: ['train.lr=1e-3'] }) as BaseModelConfig & { train: { batchSize: number; lr: number; poolSize: number } };
+  writeFileSync(file, JSON.stringify({ model: 'patn', preset: 'market', data: { batchSize: 3 } }));
+  const cfg = resolveModelConfig({ file, sets: ['optim.lr=1e-3'] });
   assert.equal(cfg.preset, 'market');
-  assert.equal(cfg.train.batchSize, 3);
-  assert.equal(cfg.train.lr, 1e-3);
-  assert.equal(cfg.train.poolSize, 50, 'market default kept');
-  const viaSet = resolveModelConfig({ model: 'patn', sets: ['preset=tiny'] }) as BaseModelConfig & { image: { height: number } };
+  assert.equal(cfg.data.batchSize, 3);
+  assert.equal(cfg.optim.lr, 1e-3);
+  assert.deepEqual(cfg.data.pose, { kind: 'gaussian', sigma: 6 }, 'market default kept');
+  const viaSet = resolveModelConfig({ model: 'patn', sets: ['preset=tiny'] });
   assert.equal(viaSet.image.height, 32);
-  assert.throws(() => resolveModelConfig({ sets: ['train.lr=1'] }), /no model named/);
+  assert.throws(() => resolveModelConfig({ sets: ['optim.lr=1'] }), /no model named/);
   assert.throws(() => resolveModelConfig({ model: 'patn', preset: 'huge' as never }), /unknown preset "huge"/);
-  assert.throws(() => resolveModelConfig({ model: 'patn', sets: ['train.lrG=1'] }), /unknown key 'train\.lrG'/);
+  assert.throws(() => resolveModelConfig({ model: 'patn', sets: ['optim.lrG=1'] }), /unknown key 'optim\.lrG'/);
+  // A section with a "kind" takes another kind whole; within a kind, keys merge as usual.
+  const disks = resolveModelConfig({ model: 'patn', preset: 'market', sets: ['data.pose={"kind":"disks","radius":3}'] });
+  assert.deepEqual(disks.data.pose, { kind: 'disks', radius: 3 });
+  assert.throws(() => resolveModelConfig({ model: 'patn', preset: 'market', sets: ['data.pose.radius=3'] }), /unknown key 'data\.pose\.radius'/);
   writeFileSync(file, JSON.stringify({ model: 'patn', preset: 'market' }));
   assert.throws(() => resolveModelConfig({ model: 'patn', preset: 'tiny', file }), /preset/);
 });
@@ -58,9 +62,17 @@ test('reposer models lists each family with per-preset parameter counts', () => 
   assert.ok(patn);
   assert.equal(patn.configs.market.netG, 41_365_763);
   assert.equal(patn.configs.deepfashion.netD_PB, 3_975_424);
-  const df = patn.configs.deepfashion;
-  assert.equal(df.total, (df.netG as number) + (df.netD_PB as number) + (df.netD_PP as number));
-  assert.deepEqual(countParameters(getModel('patn'), getModel('patn').defaults('tiny')), patn.configs.tiny && {
-    netG: patn.configs.tiny.netG, netD_PB: patn.configs.tiny.netD_PB, netD_PP: patn.configs.tiny.netD_PP,
-  });
+});
+
+test("every family's parameterCounts (no VGG, no optimisers) equals the modules of the model create() builds", () => {
+  for (const family of listModels()) {
+    const cfg = family.defaults('tiny');
+    const model = family.create(cfg);
+    try {
+      const built = Object.fromEntries([...model.modules()].map(([k, m]) => [k, m.numParameters()]));
+      assert.deepEqual(countParameters(family, cfg), built, family.name);
+    } finally {
+      model.dispose();
+    }
+  }
 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as torch from '../../../src/torch/index.js';
 import {
-  DEFAULT_VGG19_PATH, VGG19_TAPS, Vgg19Features, loadVgg19, randomVgg19StateDict, vgg19TapIndex,
+  DEFAULT_VGG19_WEIGHTS, VGG19_TAPS, Vgg19Features, loadVgg19, randomVgg19StateDict, vgg19TapIndex,
 } from '../../../src/models/layers/vgg.js';
 
 test('taps follow torchvision features indices', () => {
@@ -94,9 +94,9 @@ test('a missing weights file stops with the file, the config key and where to ge
   const path = join(mkdtempSync(join(tmpdir(), 'vgg-')), 'vgg19-dcbb9e9d.pth');
   assert.throws(() => loadVgg19(path), (err: Error) => {
     assert.match(err.message, new RegExp(`not found at '${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}'`));
-    assert.match(err.message, /vggWeights/);
+    assert.match(err.message, /loss\.vgg\.weights/);
     assert.match(err.message, /https:\/\/download\.pytorch\.org\/models\/vgg19-dcbb9e9d\.pth/);
-    assert.ok(err.message.includes(DEFAULT_VGG19_PATH));
+    assert.ok(err.message.includes(DEFAULT_VGG19_WEIGHTS));
     return true;
   });
 });
