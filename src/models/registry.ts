@@ -88,6 +88,8 @@ export interface ModelFamily<C extends FamilyConfig = FamilyConfig> {
   readonly name: string;
   /** One line for `reposer models`. */
   readonly summary: string;
+  /** The ablation variants a config's `variant` key selects, for a family that has them (Deformable GAN's Table 1). */
+  readonly variants?: readonly string[];
   /** Fully typed defaults for a preset; the `model` and `preset` fields are filled. */
   defaults(preset: Preset): C;
   /** Builds the model (fresh random weights) and its optimisers from a resolved config. */

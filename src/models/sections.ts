@@ -120,6 +120,10 @@ export function validateSchedule(schedule: ScheduleSection, family: string): voi
     throw new Error(`${family}: schedule.epochSize must be a positive integer, got ${schedule.epochSize}`);
   }
   if (schedule.stages.length === 0) throw new Error(`${family}: schedule.stages is empty; give at least one stage`);
+  const names = schedule.stages.map((s) => s.name);
+  if (names.some((n) => typeof n !== 'string' || n === '') || new Set(names).size !== names.length) {
+    throw new Error(`${family}: schedule.stages need distinct, non-empty names, got [${names.join(', ')}]`);
+  }
   for (const [i, s] of schedule.stages.entries()) {
     if (!(Number.isInteger(s.epochs) && s.epochs >= 0 && Number.isInteger(s.decayEpochs) && s.decayEpochs >= 0)) {
       throw new Error(`${family}: schedule.stages[${i}] ('${s.name}') needs whole, non-negative epochs and decayEpochs`);

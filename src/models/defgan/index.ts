@@ -1,12 +1,13 @@
 // Deformable GAN (Siarohin et al., "Deformable GANs for Pose-based Human Image Generation", CVPR 2018), registered
 // as 'defgan'.
 import { registerModel, type ModelFamily } from '../registry.js';
-import { defganDefaults, type DefGanConfig } from './config.js';
+import { DEFGAN_VARIANTS, defganDefaults, type DefGanConfig } from './config.js';
 import { DefGanModel, buildDefGanNetworks } from './model.js';
 
 export const defganFamily: ModelFamily<DefGanConfig> = registerModel<DefGanConfig>({
   name: 'defgan',
   summary: 'Deformable GAN (Siarohin et al. 2018): two-stream U-Net with deformable skips, conditional patch D, NN loss (variants baseline/dsc/full)',
+  variants: DEFGAN_VARIANTS,
   defaults: defganDefaults,
   create: (cfg) => new DefGanModel(cfg),
   // Without VGG19 (a frozen loss network, not part of the model) and without optimisers.
