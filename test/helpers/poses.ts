@@ -1,5 +1,7 @@
 // Deterministic test poses: a standing figure with per-sample jitter, for smoke tests that need plausible keypoints.
 import * as torch from '../../src/torch/index.js';
+import { diskMaps, pg2Mask } from '../../src/pose/index.js';
+import type { PairBatch } from '../../src/models/batch.js';
 
 /** A standing figure, (y, x) as fractions of the frame, OpenPose-18 order. */
 export const FIGURE: [number, number][] = [
@@ -18,4 +20,19 @@ export function figureKeypoints(n: number, [h, w]: [number, number], jitter: num
     });
   }
   return torch.tensor(kp, [n, 18, 2]);
+}
+
+/** PG2's batch: smooth random images and two jittered poses as disks, with the target's pose mask; the target image is the source shifted by one pixel. */
+export function pg2TinyBatch(n: number, frame: [number, number]): PairBatch {
+  const [h, w] = frame;
+  return torch.scope(() => {
+    const imageA = torch.interpolate(torch.randn([n, 3, h / 8, w / 8]), { size: [h, w], mode: 'bilinear' }).tanh();
+    const imageB = imageA.roll([1], [2]);
+    const keypointsA = figureKeypoints(n, frame, 0);
+    const keypointsB = figureKeypoints(n, frame, 0.03);
+    return {
+      imageA, imageB, keypointsA, keypointsB,
+      poseMapA: diskMaps(keypointsA, frame), poseMapB: diskMaps(keypointsB, frame), maskB: pg2Mask(keypointsB, frame),
+    };
+  });
 }

@@ -3,26 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../../src/torch/index.js';
-import { diskMaps, pg2Mask } from '../../src/pose/index.js';
-import type { PairBatch } from '../../src/models/batch.js';
 import { Pg2Model, pg2Defaults } from '../../src/models/pg2/index.js';
-import { figureKeypoints } from '../helpers/poses.js';
+import { pg2TinyBatch as tinyBatch } from '../helpers/poses.js';
 
-
-/** Smooth random images and two jittered poses; the target image is the source shifted by one pixel. */
-export function tinyBatch(n: number, frame: [number, number]): PairBatch {
-  const [h, w] = frame;
-  return torch.scope(() => {
-    const imageA = torch.interpolate(torch.randn([n, 3, h / 8, w / 8]), { size: [h, w], mode: 'bilinear' }).tanh();
-    const imageB = imageA.roll([1], [2]);
-    const keypointsA = figureKeypoints(n, frame, 0);
-    const keypointsB = figureKeypoints(n, frame, 0.03);
-    return {
-      imageA, imageB, keypointsA, keypointsB,
-      poseMapA: diskMaps(keypointsA, frame), poseMapB: diskMaps(keypointsB, frame), maskB: pg2Mask(keypointsB, frame),
-    };
-  });
-}
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 

@@ -113,6 +113,7 @@ function importAndCompare(preset: 'market' | 'deepfashion', h: number, w: number
     const cfg = loadResolvedConfig(r.dir) as unknown as PATNConfig;
     assert.equal(cfg.model, 'patn');
     assert.equal(cfg.generator.norm, norm);
+    assert.deepEqual(cfg.data.pose, preset === 'deepfashion' ? { kind: 'peak' } : { kind: 'gaussian', sigma: 6 }, 'the imported model reads the pose maps it was trained on');
     const table = officialGeneratorTable(cfg);
     const names = (res as { names: number }).names;
     assert.equal(r.loaded + r.dropped.length, names, `every one of the file's ${names} entries is mapped or explicitly dropped`);

@@ -4,6 +4,7 @@ import * as torch from '../../../src/torch/index.js';
 import { Pg2G1, Pg2G2, buildPg2Networks, pg2Defaults, pg2Stage1Steps } from '../../../src/models/pg2/index.js';
 import { poseMaskL1, pg2DiscriminatorLoss } from '../../../src/models/pg2/losses.js';
 import { tfSamePadding } from '../../../src/models/pg2/tf-same-conv.js';
+import { pg2TinyBatch } from '../../helpers/poses.js';
 import { countParameters, getModel } from '../../../src/models/registry.js';
 import { diskMaps } from '../../../src/pose/index.js';
 
@@ -173,5 +174,35 @@ test("the training step lives in netG's state dict, so a restored checkpoint res
   } finally {
     a.dispose();
     b.dispose();
+  }
+});
+
+test("stage 2 runs G2's update, then D's, each on one D batch of [target, source, G1, G2] (Market) or [target, source, G2]", async () => {
+  const { Pg2Model } = await import('../../../src/models/pg2/index.js');
+  for (const seesG1 of [true, false]) {
+    const cfg = pg2Defaults('tiny');
+    cfg.discriminator.seesG1 = seesG1;
+    cfg.schedule.stages = [{ name: 'G1', epochs: 0, decayEpochs: 0 }, { name: 'G2', epochs: 2, decayEpochs: 0 }];
+    const model = new Pg2Model(cfg);
+    const batch = pg2TinyBatch(2, [cfg.image.height, cfg.image.width]);
+    const seen: number[] = [];
+    const forward = model.discriminator.forward.bind(model.discriminator);
+    model.discriminator.forward = (x: torch.Tensor): torch.Tensor => {
+      seen.push(x.shape[0] as number);
+      return forward(x);
+    };
+    let g2Steps = 0;
+    const step = model.optG2.step.bind(model.optG2);
+    model.optG2.step = (): void => { g2Steps++; step(); };
+    const dStep = model.optD.step.bind(model.optD);
+    model.optD.step = (): void => { assert.equal(g2Steps, 1, "G2's update comes first"); dStep(); };
+    try {
+      const losses = model.trainStep(batch);
+      assert.ok('D' in losses && 'G2_GAN' in losses);
+      assert.deepEqual(seen, seesG1 ? [8, 8] : [6, 6]);
+    } finally {
+      model.dispose();
+      torch.dispose(batch);
+    }
   }
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../../../src/torch/index.js';
-import { heatmaps, posesToTensor, tensorToPoses } from '../../../src/pose/heatmaps.js';
+import { heatmaps, poseMaps, posesToTensor, tensorToPoses } from '../../../src/pose/heatmaps.js';
 import { MASK_LIMBS, closing, dilate, erode, marketMask, pg2Mask } from '../../../src/pose/masks.js';
 import { J, emptyPose, setJoint, type Pose } from '../../../src/pose/skeleton.js';
 
@@ -143,4 +143,20 @@ test('masks on a real Market pose cover every joint and leak no tensors', () => 
     }
   });
   assert.equal(torch.memory().numTensors, before);
+});
+
+test("PATN DeepFashion's 'peak' maps are the uint8 cast of the Gaussian: 1 on an integer keypoint's pixel only", () => {
+  torch.scope(() => {
+    const kp = posesToTensor([pose({ [J.nose]: [3, 5], [J.neck]: [7.5, 2] })]);
+    const peak = poseMaps(kp, [10, 8], { kind: 'peak' });
+    const gauss = poseMaps(kp, [10, 8], { kind: 'gaussian', sigma: 6 });
+    assert.equal(peak.sum().item(), 1, 'one pixel survives: the integer nose; the neck at y 7.5 has no pixel at distance 0');
+    assert.equal(peak.select(1, J.nose).select(1, 3).select(1, 5).item(), 1);
+    // The official code assigns exp(...) into a uint8 array: truncation, which is floor for values in [0, 1].
+    assert.ok(gauss.floor().sub(peak).abs().max().item() === 0);
+    assert.ok(gauss.sum().item() > 100, 'the Gaussian encoding keeps the spread');
+    const disks = poseMaps(kp, [10, 8], { kind: 'disks', radius: 1 });
+    assert.equal(disks.select(1, J.nose).sum().item(), 5, 'radius 1: the pixel and its 4 neighbours');
+    assert.throws(() => poseMaps(kp, [10, 8], { kind: 'box' } as never), /unknown pose encoding.*"kind":"peak"/);
+  });
 });
