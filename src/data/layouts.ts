@@ -16,7 +16,9 @@
 //   deepfashion-256x256  Deformable GAN's frame, identity 'deepfashion'
 //   folder               frame from the first image (all must match), identity = prefix before the first '_'
 // `auto` (the default) picks one: a synth.json's size, else names starting fasion/fashion (176 or 256 wide by the
-// first image), else market when the first image is 64 x 128, else folder.
+// first image), else market when the first image is 64 x 128, else folder. A given frame (--frame) is used instead
+// of synth.json and the first image. An unreadable synth.json or first image, or a split with neither, is an error naming the file
+// and the cause: detection never guesses a frame (give one with --layout or --frame).
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
@@ -113,50 +115,56 @@ export function firstImage(imageDir: string | null): string | null {
   return f ? join(imageDir, f) : null;
 }
 
-async function imageSize(path: string): Promise<Frame | null> {
-  try {
-    const m = await sharp(path).metadata();
-    return m.height && m.width ? [m.height, m.width] : null;
-  } catch {
-    return null;
-  }
+/** How to give a frame by hand, for errors that cannot tell it. */
+const GIVE_FRAME = `pass --layout (${LAYOUTS.join(', ')}) or --frame HxW (e.g. 128x64)`;
+
+/** The (H, W) of an image, read from its header; an unreadable image is an error naming it. */
+async function imageSize(path: string, why: string, remedy = GIVE_FRAME): Promise<Frame> {
+  const m = await sharp(path).metadata().catch((err: Error) => {
+    throw new Error(`cannot read image ${path} ${why}: ${err.message}; fix or remove the file, or ${remedy}`);
+  });
+  if (!m.height || !m.width) throw new Error(`image ${path} has no size in its header (needed ${why}); fix or remove the file, or ${remedy}`);
+  return [m.height, m.width];
 }
 
+/** The frame a synth.json records (what `reposer data synth` writes: "height" and "width"), or null without one. */
 function synthFrame(dir: string): Frame | null {
   const p = join(dir, 'synth.json');
   if (!existsSync(p)) return null;
+  let manifest: unknown;
   try {
-    const j = JSON.parse(readFileSync(p, 'utf8')) as { size?: unknown; height?: unknown; width?: unknown };
-    if (typeof j.height === 'number' && typeof j.width === 'number') return [j.height, j.width];
-    const s = j.size;
-    if (Array.isArray(s) && s.length === 2) return [Number(s[0]), Number(s[1])];
-    if (s && typeof s === 'object' && 'height' in s && 'width' in s) {
-      const o = s as { height: unknown; width: unknown };
-      return [Number(o.height), Number(o.width)];
-    }
-    if (typeof s === 'string' && /^\d+x\d+$/.test(s)) {
-      const [h, w] = s.split('x').map(Number) as [number, number];
-      return [h, w];
-    }
-  } catch { /* not ours to judge here; fall through to detection */ }
-  return null;
+    manifest = JSON.parse(readFileSync(p, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read ${p}, which gives the dataset's frame: ${(err as Error).message}; rewrite it with 'reposer data synth', remove it, or ${GIVE_FRAME}`);
+  }
+  const { height, width } = (manifest ?? {}) as { height?: unknown; width?: unknown };
+  const isSide = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+  if (!isSide(height) || !isSide(width)) {
+    throw new Error(`${p} gives no frame: expected positive integer "height" and "width" (as 'reposer data synth' writes), got height ${JSON.stringify(height)}, width ${JSON.stringify(width)}; fix it, remove it, or ${GIVE_FRAME}`);
+  }
+  return [height, width];
 }
 
-/** Picks the layout and frame of a split (see the file's comment). */
-export async function detectLayout(files: DatasetFiles, names: readonly string[]): Promise<{ layout: LayoutName; frame: Frame }> {
-  const first = firstImage(files.imageDir);
-  const size = first ? await imageSize(first) : null;
-  const synth = synthFrame(files.dir);
+/**
+ * Picks the layout and frame of a split (see the file's comment). `frame`, when the caller knows it (--frame), is
+ * used instead of synth.json and the first image's size. Throws, naming the file and the cause, when a synth.json or the first image cannot
+ * be read, and when nothing tells the frame.
+ */
+export async function detectLayout(files: DatasetFiles, names: readonly string[], frame?: Frame): Promise<{ layout: LayoutName; frame: Frame }> {
+  const synth = frame ? null : synthFrame(files.dir);
   if (synth) return { layout: synth[0] === 128 && synth[1] === 64 ? 'market' : 'folder', frame: synth };
+  const first = firstImage(files.imageDir);
+  const size = frame ?? (first ? await imageSize(first, `to tell the frame of ${files.dir}`) : null);
+  if (!size) {
+    throw new Error(`cannot tell the frame of ${files.dir}: no synth.json and no image in ${files.imageDir ?? '(no image folder)'}; ${GIVE_FRAME}`);
+  }
   const fashion = names.length > 0 && names.slice(0, 20).every((n) => /^fash?ion/i.test(basename(n)));
   if (fashion) {
-    if (size && size[1] === 176) return { layout: 'deepfashion-256x176', frame: LAYOUT_FRAMES['deepfashion-256x176'] };
+    if (size[1] === 176) return { layout: 'deepfashion-256x176', frame: LAYOUT_FRAMES['deepfashion-256x176'] };
     return { layout: 'deepfashion-256x256', frame: LAYOUT_FRAMES['deepfashion-256x256'] };
   }
-  if (size && size[0] === 128 && size[1] === 64) return { layout: 'market', frame: LAYOUT_FRAMES.market };
-  if (size) return { layout: 'folder', frame: size };
-  if (names.length > 0) return { layout: 'market', frame: LAYOUT_FRAMES.market };
-  throw new Error(`cannot tell the frame size of ${files.dir}: no readable image in ${files.imageDir ?? '(no image folder)'}; pass --layout or --frame HxW`);
+  if (size[0] === 128 && size[1] === 64) return { layout: 'market', frame: LAYOUT_FRAMES.market };
+  return { layout: 'folder', frame: size };
 }
 
 /** The identity rule a layout uses. */
@@ -183,14 +191,14 @@ export async function openDataset(dir: string, options: OpenOptions = {}): Promi
   let frame: Frame;
   if (options.layout && options.layout !== 'auto') {
     layout = options.layout;
-    if (layout === 'folder') {
+    if (options.frame) frame = options.frame;
+    else if (layout === 'folder') {
       const first = firstImage(files.imageDir);
-      const size = first ? await imageSize(first) : null;
-      if (!size && !options.frame) throw new Error(`layout 'folder' takes its frame from the images, but ${files.imageDir} has no readable image; pass --frame HxW`);
-      frame = options.frame ?? (size as Frame);
-    } else frame = options.frame ?? LAYOUT_FRAMES[layout];
+      if (!first) throw new Error(`layout 'folder' takes its frame from the images, but ${files.imageDir} has none; pass --frame HxW`);
+      frame = await imageSize(first, `to tell the frame of layout 'folder'`, 'pass --frame HxW');
+    } else frame = LAYOUT_FRAMES[layout];
   } else {
-    const d = await detectLayout(files, ann.rows.map((r) => r.name));
+    const d = await detectLayout(files, ann.rows.map((r) => r.name), options.frame);
     layout = d.layout;
     frame = options.frame ?? d.frame;
   }

@@ -5,17 +5,18 @@
 // What is compared:
 // - every output (tensor, tensor list, number, boolean, int list), with its dtype and shape;
 // - integer and bool tensors exactly, float tensors with the per-dtype tolerance below (a case may loosen it and
-//   must say why in `tolWhy`);
+//   must say why in `tolWhy`) by the oracle helper's assertClose: NaN and infinities must match in place and sign;
 // - gradients with respect to `grad` inputs of every differentiable output, under random cotangents, per float dtype;
 // - random ops (`seed`): torch.manualSeed(s) here and torch.manual_seed(s) there, compared bitwise.
+// Inputs are fresh each run; the run prints its seed, and REPOSER_SEED=<seed> replays it (seedRandomInputs).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../../../src/torch/index.js';
-import { runOracle, fromWire, type OracleCase, type OracleValue, type WireTensor } from '../../helpers/oracle.js';
+import { assertClose, fromWire, numbersClose, runOracle, seedRandomInputs, type OracleCase, type OracleValue, type Tol, type WireTensor } from '../../helpers/oracle.js';
 
 export type Inputs = Record<string, torch.Tensor>;
 export type Out = torch.Tensor | torch.Tensor[] | number | boolean | readonly (number | boolean)[];
-export interface Tol { atol: number; rtol: number }
+export type { Tol };
 
 /** The stated tolerances. float32: CONTRIBUTING's 1e-5/1e-4; float64: 1e-10. Integer and bool: exact. */
 export const TOL: Record<'float32' | 'float64', Tol> = {
@@ -58,9 +59,6 @@ export function pc<K extends string>(c: ParityCase<K>): ParityCase {
 export const FLOAT: torch.DType[] = ['float32', 'float64'];
 /** Seeded random ops must match bitwise. */
 const EXACT_TOL: Tol = { atol: 0, rtol: 0 };
-
-/** The seed for this run's inputs: fresh each run, printed on failure, fixed with REPOSER_PARITY_SEED. */
-export const runSeed = process.env.REPOSER_PARITY_SEED ? Number(process.env.REPOSER_PARITY_SEED) : Math.floor(Math.random() * 2 ** 31);
 
 // ---- input helpers -----------------------------------------------------------------------------------------------
 
@@ -127,7 +125,7 @@ function differentiableOutputs(out: Out): [number, torch.Tensor][] {
 
 /** Runs every case (and every dtype of it) and registers one test per case. Call once per test file. */
 export function runParity(cases: ParityCase[]): void {
-  torch.manualSeed(runSeed);
+  const runSeed = seedRandomInputs();
   const prepared: Prepared[] = [];
   const oracleCases: OracleCase[] = [];
   const before = torch.memory().numTensors;
@@ -229,7 +227,7 @@ function compare(actual: Out, expected: OracleValue, what: string, tol: Tol): vo
   if (typeof actual === 'number') {
     assert.equal(typeof expected, 'number', `${what}: PyTorch gave ${JSON.stringify(expected).slice(0, 80)}`);
     const e = expected as number;
-    assert.ok(Math.abs(actual - e) <= tol.atol + tol.rtol * Math.abs(e), `${what}: ${actual} vs PyTorch ${e}`);
+    assert.ok(numbersClose(actual, e, tol), `${what}: ${actual} vs PyTorch ${e}`);
     return;
   }
   throw new Error(`${what}: cannot compare ${String(actual)}`);
@@ -242,19 +240,5 @@ function compareTensor(actual: torch.Tensor, expected: torch.Tensor, what: strin
     assert.ok(actual.equal(expected), `${what}: ${actual.dtype} values differ from PyTorch`);
     return;
   }
-  const a = actual.detach().to('float64');
-  const e = expected.to('float64');
-  const nanMismatch = a.isnan().ne(e.isnan()).any().item();
-  assert.ok(!nanMismatch, `${what}: NaN positions differ`);
-  if (a.size === 0) return;
-  const finite = e.isfinite();
-  const excess = a.sub(e).abs().sub(e.abs().mul(tol.rtol)).sub(tol.atol).maskedFill(finite.logicalNot(), 0);
-  const infMismatch = a.eq(e).logicalOr(finite).logicalOr(e.isnan()).logicalNot().any().item();
-  assert.ok(!infMismatch, `${what}: infinities differ`);
-  const worst = excess.max().item();
-  if (worst > 0) {
-    const maxDiff = a.sub(e).abs().maskedFill(finite.logicalNot(), 0).max().item();
-    assert.fail(`${what}: differs from PyTorch beyond atol ${tol.atol}, rtol ${tol.rtol}; max |diff| ${maxDiff}`);
-  }
+  assertClose(actual, expected, what, tol);
 }
-
