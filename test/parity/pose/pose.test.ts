@@ -61,7 +61,7 @@ out = {'c': torch.from_numpy(win(win(x, np.max), np.min)[:, None].copy())}`,
   });
 });
 
-test('part affines: the torso fit is numpy\'s least squares, and normalized theta drives affine_grid to it', () => {
+test('part affines: a torso that only translates is fitted exactly (as any fit does), and normalized theta drives affine_grid to it', () => {
   torch.scope(() => {
     const kp = poses();
     const src = kp.narrow(0, 0, 1).contiguous();
