@@ -16,9 +16,14 @@ import { tmpdir } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import * as torch from '../src/torch/index.js';
+<<<<<<< HEAD
 import { ConvTranspose4x4s2 } from '../src/models/layers/fast-conv-transpose.js';
 import { listModels, type FamilyConfig, type PairBatch, type Preset, type TrainableModel, type VggSection } from '../src/models/index.js';
 import { DEFAULT_VGG19_WEIGHTS, VGG_WEIGHTS_KEY } from '../src/models/layers/vgg.js';
+=======
+import { listModels, type PairBatch, type BaseModelConfig, type Preset, type TrainableModel } from '../src/models/index.js';
+import { DEFAULT_VGG19_PATH } from '../src/models/layers/vgg.js';
+>>>>>>> h-convt
 
 const PYTHON = process.env.REPOSER_PYTHON ?? '/usr/bin/python3';
 
@@ -82,10 +87,7 @@ export function countMacs<T>(fn: () => T): { result: T; macs: number; backwardMa
   };
   const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
   wrap(nn.Conv2d, (m: torch.nn.Conv2d, _x, y) => prod(y.shape) * (m.inChannels / m.groups) * m.kernelSize[0] * m.kernelSize[1]);
-  const transposed = (m: torch.nn.ConvTranspose2d, x: torch.Tensor): number => prod(x.shape) * (m.outChannels / m.groups) * m.kernelSize[0] * m.kernelSize[1];
-  wrap(nn.ConvTranspose2d, transposed);
-  // Subclasses that replace forward() (rather than calling super) are wrapped too, or their calls would go uncounted.
-  wrap(ConvTranspose4x4s2, transposed);
+  wrap(nn.ConvTranspose2d, (m: torch.nn.ConvTranspose2d, x) => prod(x.shape) * (m.outChannels / m.groups) * m.kernelSize[0] * m.kernelSize[1]);
   wrap(nn.Linear, (m: torch.nn.Linear, x) => prod(x.shape) * m.outFeatures);
   try {
     return { result: fn(), macs, backwardMacs };

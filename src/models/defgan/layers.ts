@@ -1,6 +1,5 @@
 // Building blocks of Deformable GAN as the official Keras code (pose-gan/conditional_gan.py) builds them.
 import * as torch from '../../torch/index.js';
-import { ConvTranspose4x4s2 } from '../layers/fast-conv-transpose.js';
 
 /**
  * keras_contrib's InstanceNormalization() with its default axis=None, which the official code uses: each sample is
@@ -43,16 +42,16 @@ export class DownBlock extends torch.nn.Module {
 
 /**
  * Decoder step: ReLU, 4x4 stride-2 transposed conv without bias (Keras crops 1 on each side: padding 1), SampleNorm,
- * optional dropout 0.5. The transposed conv runs as conv + pixel shuffle (ConvTranspose4x4s2), same parameters.
+ * optional dropout 0.5.
  */
 export class UpBlock extends torch.nn.Module {
-  readonly conv: ConvTranspose4x4s2;
+  readonly conv: torch.nn.ConvTranspose2d;
   readonly norm: SampleNorm;
   readonly dropout: torch.nn.Dropout | null;
 
   constructor(inC: number, outC: number, dropout: boolean) {
     super();
-    this.conv = this.module('conv', new ConvTranspose4x4s2(inC, outC, { bias: false }));
+    this.conv = this.module('conv', new torch.nn.ConvTranspose2d(inC, outC, 4, { stride: 2, padding: 1, bias: false }));
     this.norm = this.module('norm', new SampleNorm());
     this.dropout = dropout ? this.module('dropout', new torch.nn.Dropout(0.5)) : null;
   }

@@ -159,6 +159,10 @@ export class ConvTranspose2d extends Module {
         return extra;
       }) as [number, number];
     }
+    // libtorch's own path for every shape. Computing a strided transposed conv as one ordinary conv per output phase
+    // paid only while libtorch multiplied with the reference BLAS; with OpenBLAS (scripts/setup.sh) that form was
+    // slower in every case bench/conv-transpose.ts measures: PATN's decoder 1.4x, Deformable GAN's 1536->512 layer 2x,
+    // small inputs 5-7x (forward; the weight reshuffle and the mkldnn call per phase cost more than libtorch's one gemm).
     return convTranspose2d(input, this.weight, this.bias, this.stride, this.padding, outputPadding, this.groups, this.dilation);
   }
 }
