@@ -16,14 +16,8 @@ import { tmpdir } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import * as torch from '../src/torch/index.js';
-<<<<<<< HEAD
-import { ConvTranspose4x4s2 } from '../src/models/layers/fast-conv-transpose.js';
 import { listModels, type FamilyConfig, type PairBatch, type Preset, type TrainableModel, type VggSection } from '../src/models/index.js';
 import { DEFAULT_VGG19_WEIGHTS, VGG_WEIGHTS_KEY } from '../src/models/layers/vgg.js';
-=======
-import { listModels, type PairBatch, type BaseModelConfig, type Preset, type TrainableModel } from '../src/models/index.js';
-import { DEFAULT_VGG19_PATH } from '../src/models/layers/vgg.js';
->>>>>>> h-convt
 
 const PYTHON = process.env.REPOSER_PYTHON ?? '/usr/bin/python3';
 
