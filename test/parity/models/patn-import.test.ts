@@ -15,7 +15,7 @@ import type { PATNConfig } from '../../../src/models/patn/config.js';
 import { getModel, type OfficialImportResult } from '../../../src/models/index.js';
 
 /** Python: build the official layout (names as models/model_variants.py PATNetwork), fill, save, run. */
-function officialCode(o: { path: string; ngf: number; nb: number; norm: string; dropout: boolean; legacyInstanceStats: boolean; corrupt?: string; drop?: string }): string {
+function officialCode(o: { path: string; ngf: number; nb: number; norm: string; dropout: boolean; legacyInstanceStats: boolean; corrupt?: string; drop?: string; legacyFile?: boolean }): string {
   return `
 import collections
 torch.manual_seed(0)
@@ -82,7 +82,7 @@ if ${o.legacyInstanceStats ? 'True' : 'False'}:
             sd[name + '.running_var'] = torch.ones(m.num_features)
 ${o.corrupt ? `sd['${o.corrupt}'] = torch.zeros(list(sd['${o.corrupt}'].shape)[:-1] + [1])` : ''}
 ${o.drop ? `del sd['${o.drop}']` : ''}
-torch.save(sd, '${o.path}')
+torch.save(sd, '${o.path}', _use_new_zipfile_serialization=${o.legacyFile ? 'False' : 'True'})
 net.eval()
 with torch.no_grad():
     y = net.model(inputs['x1'], inputs['x2'])
@@ -106,7 +106,7 @@ function importAndCompare(preset: 'market' | 'deepfashion', h: number, w: number
     const x1 = torch.scope(() => torch.rand([1, 3, h, w]).mul(2).sub(1));
     const x2 = torch.rand([1, 36, h, w]);
     const norm = preset === 'market' ? 'batch' : 'instance';
-    const [res] = runOracle([{ code: officialCode({ path: pth, ngf: o.ngf, nb: o.nb, norm, dropout: true, legacyInstanceStats: o.legacy }), inputs: { x1, x2 } }]);
+    const [res] = runOracle([{ code: officialCode({ path: pth, ngf: o.ngf, nb: o.nb, norm, dropout: true, legacyInstanceStats: o.legacy, legacyFile: o.legacy }), inputs: { x1, x2 } }]);
     const lines: string[] = [];
     const r = importPatn({ netG: pth }, join(dir, 'run'), o.sets, (l) => lines.push(l));
     assert.equal(r.preset, preset, 'the preset follows the file\'s norm');
@@ -148,7 +148,7 @@ test('official Market PATN generator (full size, batch norm, dropout) imports an
   importAndCompare('market', 128, 64, { ngf: 64, nb: 9, sets: [], legacy: false });
 });
 
-test('official DeepFashion PATN generator (instance norm, 0.3-style running stats) imports and matches PyTorch', () => {
+test('official DeepFashion PATN generator (instance norm, 0.3-style running stats, legacy pre-1.6 file format) imports and matches PyTorch', () => {
   // Full width under REPOSER_SLOW=1; otherwise ngf 16 (same names, same 9 blocks, a sixteenth of the weights).
   const full = process.env.REPOSER_SLOW === '1';
   const ngf = full ? 64 : 16;
