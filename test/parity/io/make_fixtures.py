@@ -11,7 +11,8 @@
 #   views.pth, legacy_views.pth  tensors that share storages (t, t[1:], t.t(), a column, two rows of a storage whose
 #                 base is not saved) and a nested dict, in both formats
 #   legacy_storage_views.pth  a legacy file written by hand as PyTorch before 0.4 wrote storage views (view_metadata
-#                 in the persistent id, _rebuild_tensor v1 and v2); its expected values are what torch.load makes of it
+#                 in the persistent id, _rebuild_tensor v1 and v2), in an OrderedDict pickled as Python 2 did (items as
+#                 lists); its expected values are what torch.load makes of it
 #   legacy_badview.pth, legacy_badroot.pth  the same with a tensor that reaches past its view, and with a view that
 #                 reaches past its storage
 #   legacy_big_pickle.pth  a legacy file whose pickled object (a 3 MB string between two tensors) outgrows the loader's
@@ -143,7 +144,19 @@ roots = {'k2': a, 'k1': b}
 whole_a, whole_b = OldStorage('k2', a), OldStorage('k1', b)
 v1, v2, bv = OldStorage('k2', a, ('v1', 2, 6)), OldStorage('k2', a, ('v2', 5, 5)), OldStorage('k1', b, ('bv', 3, 3))
 v1_rebuild, v2_rebuild = torch._utils._rebuild_tensor, torch._utils._rebuild_tensor_v2
-storage_views = collections.OrderedDict([
+
+
+class Py2OrderedDict:
+    """Pickles as Python 2's OrderedDict did: OrderedDict([[key, value], ...]), items as lists."""
+
+    def __init__(self, items):
+        self.items = items
+
+    def __reduce__(self):
+        return (collections.OrderedDict, ([[k, v] for k, v in self.items],))
+
+
+storage_views = Py2OrderedDict([
     ('x', OldTensor(v1_rebuild, v1, 1, (2, 2), (2, 1))),
     ('y', OldTensor(v1_rebuild, v2, 0, (5,), (1,))),
     ('whole', OldTensor(v2_rebuild, whole_a, 0, (2, 5), (5, 1))),

@@ -208,9 +208,10 @@ test('tensors sharing storages (t, t[1:], t.t(), a column, rows of an unsaved ba
   assert.equal(torch.memory().numTensors, before);
 });
 
-test('storage views of PyTorch before 0.4 (view_metadata, _rebuild_tensor v1) load as torch.load reads them', () => {
+test('storage views of PyTorch before 0.4 (view_metadata, _rebuild_tensor v1, Python 2 OrderedDict) load as torch.load reads them', () => {
   const before = torch.memory().numTensors;
   const v = loadPth(file('legacy_storage_views.pth'));
+  assert.ok(v instanceof PyDict && v.pyType === 'collections.OrderedDict');
   assertBitwise(flatten(v, ''), 'sview');
   torch.dispose(v);
   assert.throws(() => loadPth(file('legacy_badview.pth')),
