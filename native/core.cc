@@ -17,9 +17,6 @@ namespace reposer {
 namespace {
 constexpr int64_t kReportThreshold = 1 << 20;  // bytes of drift before telling V8
 
-void napi_check(napi_env env, napi_status status, const char* what) {
-  if (status != napi_ok) throw ArgError(std::string("N-API call failed: ") + what);
-}
 
 std::string shape_string(at::IntArrayRef s) {
   std::ostringstream o;
@@ -48,6 +45,8 @@ const char* dtype_name(at::ScalarType t) {
 
 int32_t Context::put(napi_env env, at::Tensor t) {
   int64_t bytes = t.defined() ? static_cast<int64_t>(t.numel() * t.element_size()) : 0;
+  // Reported first: if telling V8 fails, nothing has been stored yet and the tensor is simply freed.
+  report(env, bytes);
   int32_t h;
   if (!free_slots.empty()) {
     h = free_slots.back();
@@ -59,7 +58,6 @@ int32_t Context::put(napi_env env, at::Tensor t) {
   }
   ++live;
   live_bytes += bytes;
-  report(env, bytes);
   return h;
 }
 
@@ -72,39 +70,74 @@ at::Tensor& Context::get(int32_t handle) {
 void Context::release(napi_env env, int32_t handle) {
   at::Tensor& t = get(handle);
   int64_t bytes = static_cast<int64_t>(t.numel() * t.element_size());
+  // Reported first: if telling V8 fails, the handle stays live and the caller gets the error.
+  report(env, -bytes);
   t = at::Tensor();
   free_slots.push_back(handle);
   --live;
   live_bytes -= bytes;
-  report(env, -bytes);
 }
 
 void Context::report(napi_env env, int64_t delta) {
-  unreported_bytes += delta;
-  if (unreported_bytes > kReportThreshold || unreported_bytes < -kReportThreshold) {
+  int64_t pending = unreported_bytes + delta;
+  if (pending > kReportThreshold || pending < -kReportThreshold) {
     int64_t total = 0;
-    napi_adjust_external_memory(env, unreported_bytes, &total);
-    unreported_bytes = 0;
+    napi_check(env, napi_adjust_external_memory(env, pending, &total), "napi_adjust_external_memory");
+    pending = 0;
   }
+  unreported_bytes = pending;
+}
+
+ArgError napi_error(napi_env env, napi_status status, const char* call) {
+  std::string reason = "status " + std::to_string(static_cast<int>(status));
+  const napi_extended_error_info* info = nullptr;
+  if (napi_get_last_error_info(env, &info) == napi_ok && info != nullptr && info->error_message != nullptr)
+    reason = std::string(info->error_message) + " (" + reason + ")";
+  return ArgError(std::string("N-API call ") + call + " failed: " + reason);
+}
+
+void napi_check(napi_env env, napi_status status, const char* call) {
+  if (status != napi_ok) throw napi_error(env, status, call);
 }
 
 Context* context_of(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv) {
   void* data = nullptr;
-  napi_get_cb_info(env, info, argc, argv, nullptr, &data);
+  napi_status status = napi_get_cb_info(env, info, argc, argv, nullptr, &data);
+  if (status != napi_ok || data == nullptr) {
+    // Outside any REPOSER_GUARD yet, so raise the JS error directly; the guard then returns at once (ctx is null).
+    napi_throw_error(env, "ERR_NAPI", "N-API call napi_get_cb_info failed: the addon's context is unavailable");
+    return nullptr;
+  }
   return static_cast<Context*>(data);
-}
-
-bool is_nullish(napi_env env, napi_value v) {
-  if (v == nullptr) return true;
-  napi_valuetype t;
-  napi_typeof(env, v, &t);
-  return t == napi_undefined || t == napi_null;
 }
 
 static napi_valuetype type_of(napi_env env, napi_value v) {
   napi_valuetype t = napi_undefined;
-  if (v) napi_typeof(env, v, &t);
+  if (v) napi_check(env, napi_typeof(env, v, &t), "napi_typeof");
   return t;
+}
+
+bool is_nullish(napi_env env, napi_value v) {
+  napi_valuetype t = type_of(env, v);
+  return t == napi_undefined || t == napi_null;
+}
+
+static bool is_array(napi_env env, napi_value v) {
+  bool result = false;
+  if (v) napi_check(env, napi_is_array(env, v, &result), "napi_is_array");
+  return result;
+}
+
+static uint32_t array_length(napi_env env, napi_value v) {
+  uint32_t n = 0;
+  napi_check(env, napi_get_array_length(env, v, &n), "napi_get_array_length");
+  return n;
+}
+
+static napi_value array_element(napi_env env, napi_value v, uint32_t i) {
+  napi_value e;
+  napi_check(env, napi_get_element(env, v, i, &e), "napi_get_element");
+  return e;
 }
 
 at::Tensor& arg_tensor(napi_env env, Context* ctx, napi_value v, const char* name) {
@@ -125,7 +158,7 @@ at::Tensor arg_tensor_or_scalar(napi_env env, Context* ctx, napi_value v, const 
   // Scalars travel boxed as {s: value} so they cannot be confused with handles.
   if (t == napi_object) {
     napi_value s;
-    napi_get_named_property(env, v, "s", &s);
+    napi_check(env, napi_get_named_property(env, v, "s", &s), "napi_get_named_property");
     return at::native::wrapped_scalar_tensor(arg_scalar(env, s, name));
   }
   if (t == napi_boolean) return at::native::wrapped_scalar_tensor(arg_scalar(env, v, name));
@@ -133,34 +166,20 @@ at::Tensor arg_tensor_or_scalar(napi_env env, Context* ctx, napi_value v, const 
 }
 
 std::vector<at::Tensor> arg_tensor_list(napi_env env, Context* ctx, napi_value v, const char* name) {
-  bool is_array = false;
-  if (v) napi_is_array(env, v, &is_array);
-  if (!is_array) throw ArgError(std::string("argument '") + name + "' must be an array of tensors");
-  uint32_t n;
-  napi_get_array_length(env, v, &n);
+  if (!is_array(env, v)) throw ArgError(std::string("argument '") + name + "' must be an array of tensors");
+  uint32_t n = array_length(env, v);
   std::vector<at::Tensor> out;
   out.reserve(n);
-  for (uint32_t i = 0; i < n; ++i) {
-    napi_value e;
-    napi_get_element(env, v, i, &e);
-    out.push_back(arg_tensor(env, ctx, e, name));
-  }
+  for (uint32_t i = 0; i < n; ++i) out.push_back(arg_tensor(env, ctx, array_element(env, v, i), name));
   return out;
 }
 
 std::vector<c10::optional<at::Tensor>> arg_opt_tensor_list(napi_env env, Context* ctx, napi_value v,
                                                            const char* name) {
-  bool is_array = false;
-  if (v) napi_is_array(env, v, &is_array);
-  if (!is_array) throw ArgError(std::string("argument '") + name + "' must be an array of tensors or nulls");
-  uint32_t n;
-  napi_get_array_length(env, v, &n);
+  if (!is_array(env, v)) throw ArgError(std::string("argument '") + name + "' must be an array of tensors or nulls");
+  uint32_t n = array_length(env, v);
   std::vector<c10::optional<at::Tensor>> out;
-  for (uint32_t i = 0; i < n; ++i) {
-    napi_value e;
-    napi_get_element(env, v, i, &e);
-    out.push_back(arg_opt_tensor(env, ctx, e, name));
-  }
+  for (uint32_t i = 0; i < n; ++i) out.push_back(arg_opt_tensor(env, ctx, array_element(env, v, i), name));
   return out;
 }
 
@@ -178,20 +197,13 @@ c10::optional<int64_t> arg_opt_int(napi_env env, napi_value v, const char* name)
 }
 
 std::vector<int64_t> arg_int_list(napi_env env, napi_value v, const char* name) {
-  bool is_array = false;
-  if (v) napi_is_array(env, v, &is_array);
-  if (!is_array) {
+  if (!is_array(env, v)) {
     if (type_of(env, v) == napi_number) return {arg_int(env, v, name)};
     throw ArgError(std::string("argument '") + name + "' must be an array of integers");
   }
-  uint32_t n;
-  napi_get_array_length(env, v, &n);
+  uint32_t n = array_length(env, v);
   std::vector<int64_t> out(n);
-  for (uint32_t i = 0; i < n; ++i) {
-    napi_value e;
-    napi_get_element(env, v, i, &e);
-    out[i] = arg_int(env, e, name);
-  }
+  for (uint32_t i = 0; i < n; ++i) out[i] = arg_int(env, array_element(env, v, i), name);
   return out;
 }
 
@@ -213,17 +225,10 @@ c10::optional<double> arg_opt_double(napi_env env, napi_value v, const char* nam
 }
 
 std::vector<double> arg_double_list(napi_env env, napi_value v, const char* name) {
-  bool is_array = false;
-  if (v) napi_is_array(env, v, &is_array);
-  if (!is_array) throw ArgError(std::string("argument '") + name + "' must be an array of numbers");
-  uint32_t n;
-  napi_get_array_length(env, v, &n);
+  if (!is_array(env, v)) throw ArgError(std::string("argument '") + name + "' must be an array of numbers");
+  uint32_t n = array_length(env, v);
   std::vector<double> out(n);
-  for (uint32_t i = 0; i < n; ++i) {
-    napi_value e;
-    napi_get_element(env, v, i, &e);
-    out[i] = arg_double(env, e, name);
-  }
+  for (uint32_t i = 0; i < n; ++i) out[i] = arg_double(env, array_element(env, v, i), name);
   return out;
 }
 
@@ -253,7 +258,7 @@ std::string arg_string(napi_env env, napi_value v, const char* name) {
   if (v == nullptr || napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok)
     throw ArgError(std::string("argument '") + name + "' must be a string");
   std::string s(len, '\0');
-  napi_get_value_string_utf8(env, v, s.data(), len + 1, &len);
+  napi_check(env, napi_get_value_string_utf8(env, v, s.data(), len + 1, &len), "napi_get_value_string_utf8");
   return s;
 }
 
@@ -272,52 +277,71 @@ at::Device arg_device(napi_env env, napi_value v, const char* name) {
 }
 
 napi_value ret_tensor(napi_env env, Context* ctx, at::Tensor t) {
+  int32_t h = t.defined() ? ctx->put(env, std::move(t)) : -1;
   napi_value out;
-  napi_create_int32(env, t.defined() ? ctx->put(env, std::move(t)) : -1, &out);
+  napi_status status = napi_create_int32(env, h, &out);
+  if (status != napi_ok) {
+    ArgError error = napi_error(env, status, "napi_create_int32");
+    if (h >= 0) ctx->release(env, h);  // JS never receives the handle, so it would leak
+    throw error;
+  }
   return out;
 }
 
 napi_value ret_tensor_list(napi_env env, Context* ctx, const std::vector<at::Tensor>& ts) {
   napi_value arr;
-  napi_create_array_with_length(env, ts.size(), &arr);
-  for (size_t i = 0; i < ts.size(); ++i) napi_set_element(env, arr, i, ret_tensor(env, ctx, ts[i]));
+  napi_check(env, napi_create_array_with_length(env, ts.size(), &arr), "napi_create_array_with_length");
+  std::vector<int32_t> stored;
+  try {
+    for (size_t i = 0; i < ts.size(); ++i) {
+      int32_t h = ts[i].defined() ? ctx->put(env, ts[i]) : -1;
+      if (h >= 0) stored.push_back(h);
+      napi_value v;
+      napi_check(env, napi_create_int32(env, h, &v), "napi_create_int32");
+      napi_check(env, napi_set_element(env, arr, i, v), "napi_set_element");
+    }
+  } catch (...) {
+    // The array never reaches JS, so the handles in it would leak: give them back before the error goes up.
+    for (int32_t h : stored) ctx->release(env, h);
+    throw;
+  }
   return arr;
 }
 
 napi_value ret_double(napi_env env, double v) {
   napi_value out;
-  napi_create_double(env, v, &out);
+  napi_check(env, napi_create_double(env, v, &out), "napi_create_double");
   return out;
 }
 
 napi_value ret_int(napi_env env, int64_t v) {
   napi_value out;
-  napi_create_int64(env, v, &out);
+  napi_check(env, napi_create_int64(env, v, &out), "napi_create_int64");
   return out;
 }
 
 napi_value ret_bool(napi_env env, bool v) {
   napi_value out;
-  napi_get_boolean(env, v, &out);
+  napi_check(env, napi_get_boolean(env, v, &out), "napi_get_boolean");
   return out;
 }
 
 napi_value ret_int_list(napi_env env, at::IntArrayRef v) {
   napi_value arr;
-  napi_create_array_with_length(env, v.size(), &arr);
-  for (size_t i = 0; i < v.size(); ++i) napi_set_element(env, arr, i, ret_int(env, v[i]));
+  napi_check(env, napi_create_array_with_length(env, v.size(), &arr), "napi_create_array_with_length");
+  for (size_t i = 0; i < v.size(); ++i) napi_check(env, napi_set_element(env, arr, i, ret_int(env, v[i])), "napi_set_element");
   return arr;
 }
 
 napi_value ret_string(napi_env env, const std::string& s) {
   napi_value out;
-  napi_create_string_utf8(env, s.data(), s.size(), &out);
+  napi_check(env, napi_create_string_utf8(env, s.data(), s.size(), &out), "napi_create_string_utf8");
   return out;
 }
 
 napi_value ret_undefined(napi_env env) {
   napi_value out;
-  napi_get_undefined(env, &out);
+  napi_check(env, napi_get_undefined(env, &out), "napi_get_undefined");
   return out;
 }
 
@@ -339,22 +363,23 @@ napi_value throw_op_error(napi_env env, Context* ctx, const char* op, const char
   // libtorch messages can run to many lines of context; the first one carries the reason.
   auto nl = msg.find('\n');
   if (nl != std::string::npos) msg = msg.substr(0, nl);
+  // The inputs' shapes are described on a best-effort basis: an N-API call that fails here leaves that input out of
+  // the message rather than replacing the error being reported.
   std::string inputs;
   for (size_t i = 0; i < argc && i < 64; ++i) {
     if (!(tensor_args & (uint64_t(1) << i))) continue;
     std::string d;
     bool is_array = false;
-    napi_is_array(env, argv[i], &is_array);
+    if (napi_is_array(env, argv[i], &is_array) != napi_ok) continue;
     if (is_array) {
       uint32_t n = 0;
-      napi_get_array_length(env, argv[i], &n);
+      if (napi_get_array_length(env, argv[i], &n) != napi_ok) continue;
       d = "[";
       for (uint32_t j = 0; j < n; ++j) {
         napi_value e;
         int32_t h;
-        napi_get_element(env, argv[i], j, &e);
-        if (napi_get_value_int32(env, e, &h) == napi_ok && h >= 0 && size_t(h) < ctx->slots.size() &&
-            ctx->slots[h].defined())
+        if (napi_get_element(env, argv[i], j, &e) == napi_ok && napi_get_value_int32(env, e, &h) == napi_ok && h >= 0 &&
+            size_t(h) < ctx->slots.size() && ctx->slots[h].defined())
           d += (j ? ", " : "") + describe_tensor(ctx->slots[h]);
       }
       d += "]";
@@ -369,21 +394,23 @@ napi_value throw_op_error(napi_env env, Context* ctx, const char* op, const char
     inputs += (inputs.empty() ? "" : ", ") + (i < names.size() ? names[i] : "#" + std::to_string(i)) + "=" + d;
   }
   std::string full = std::string(op) + ": " + msg + (inputs.empty() ? "" : " (inputs: " + inputs + ")");
-  napi_value code, message, error;
-  napi_create_string_utf8(env, "ERR_TORCH_OP", NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, full.c_str(), full.size(), &message);
-  napi_create_error(env, code, message, &error);
-  napi_value op_name;
-  napi_create_string_utf8(env, op, NAPI_AUTO_LENGTH, &op_name);
-  napi_set_named_property(env, error, "op", op_name);
-  napi_throw(env, error);
+  napi_value code, message, error, op_name;
+  if (napi_create_string_utf8(env, "ERR_TORCH_OP", NAPI_AUTO_LENGTH, &code) == napi_ok &&
+      napi_create_string_utf8(env, full.c_str(), full.size(), &message) == napi_ok &&
+      napi_create_error(env, code, message, &error) == napi_ok &&
+      napi_create_string_utf8(env, op, NAPI_AUTO_LENGTH, &op_name) == napi_ok &&
+      napi_set_named_property(env, error, "op", op_name) == napi_ok && napi_throw(env, error) == napi_ok)
+    return nullptr;
+  // Building the error object failed: throw the same message as a plain error. If that fails too, a JS exception is
+  // already pending (e.g. a getter of an argument threw) and it is the one that propagates.
+  napi_throw_error(env, "ERR_TORCH_OP", full.c_str());
   return nullptr;
 }
 
 void define(napi_env env, napi_value exports, Context* ctx, const char* name, napi_callback cb) {
   napi_value fn;
-  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, ctx, &fn);
-  napi_set_named_property(env, exports, name, fn);
+  napi_check(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, ctx, &fn), "napi_create_function");
+  napi_check(env, napi_set_named_property(env, exports, name, fn), "napi_set_named_property");
 }
 
 // ---- entry points that are not plain op calls -------------------------------------------------------------
@@ -392,59 +419,78 @@ namespace {
 
 size_t element_size_of(at::ScalarType t) { return c10::elementSize(t); }
 
+size_t typed_array_element_bytes(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int8_array: case napi_uint8_array: case napi_uint8_clamped_array: return 1;
+    case napi_int16_array: case napi_uint16_array: return 2;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: return 4;
+    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: return 8;
+  }
+  throw ArgError("unknown typed array type " + std::to_string(static_cast<int>(type)));
+}
+
+// The bytes a typed array views: `data` already points at its first element, and `byte_length` counts only the
+// view, which may be a small window (a subarray, or a pooled Buffer) into a much larger ArrayBuffer.
+struct ByteView {
+  void* data;
+  size_t byte_length;
+  size_t byte_offset;
+};
+
+ByteView arg_bytes(napi_env env, napi_value v, const char* name) {
+  bool is_typed = false;
+  if (v) napi_check(env, napi_is_typedarray(env, v, &is_typed), "napi_is_typedarray");
+  if (!is_typed) throw ArgError(std::string("argument '") + name + "' must be a typed array");
+  napi_typedarray_type type;
+  size_t length, byte_offset;
+  void* data;
+  napi_check(env, napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, &byte_offset), "napi_get_typedarray_info");
+  return {data, length * typed_array_element_bytes(type), byte_offset};
+}
+
 // fromBuffer(typedArray, shape, dtypeCode) -> handle. Copies, so JS may reuse its buffer.
 napi_value from_buffer(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   Context* ctx = context_of(env, info, &argc, argv);
   REPOSER_GUARD("fromBuffer", "data,shape,dtype", 0, {
-    napi_typedarray_type ta_type;
-    size_t length, byte_offset;
-    void* data;
-    napi_value ab;
-    napi_check(env, napi_get_typedarray_info(env, argv[0], &ta_type, &length, &data, &ab, &byte_offset),
-               "typed array expected");
+    ByteView in = arg_bytes(env, argv[0], "data");
     auto shape = arg_int_list(env, argv[1], "shape");
     auto dtype = arg_dtype(env, argv[2], "dtype");
     int64_t numel = 1;
     for (auto s : shape) numel *= s;
-    size_t bytes_per = 1;
-    switch (ta_type) {
-      case napi_int8_array: case napi_uint8_array: case napi_uint8_clamped_array: bytes_per = 1; break;
-      case napi_int16_array: case napi_uint16_array: bytes_per = 2; break;
-      case napi_int32_array: case napi_uint32_array: case napi_float32_array: bytes_per = 4; break;
-      default: bytes_per = 8;
-    }
     size_t need = static_cast<size_t>(numel) * element_size_of(dtype);
-    if (length * bytes_per != need)
-      throw ArgError("buffer holds " + std::to_string(length * bytes_per) + " bytes but shape " + shape_string(shape) +
+    if (in.byte_length != need)
+      throw ArgError("buffer holds " + std::to_string(in.byte_length) + " bytes but shape " + shape_string(shape) +
                      " of " + dtype_name(dtype) + " needs " + std::to_string(need));
     auto t = at::empty(shape, at::TensorOptions().dtype(dtype));
-    if (need) std::memcpy(t.data_ptr(), data, need);
+    if (need) std::memcpy(t.data_ptr(), in.data, need);
     return ret_tensor(env, ctx, std::move(t));
   })
 }
 
-// copyToBuffer(handle, typedArray): copies the tensor's elements (made contiguous, on CPU) into the JS buffer.
+// copyToBuffer(handle, typedArray): copies the tensor's elements (made contiguous, on CPU) to the start of the view.
 napi_value copy_to_buffer(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   Context* ctx = context_of(env, info, &argc, argv);
   REPOSER_GUARD("copyToBuffer", "self,out", 1, {
     at::Tensor t = arg_tensor(env, ctx, argv[0], "self").detach().to(at::kCPU).contiguous();
-    napi_typedarray_type ta_type;
-    size_t length, byte_offset;
-    void* data;
-    napi_value ab;
-    napi_check(env, napi_get_typedarray_info(env, argv[1], &ta_type, &length, &data, &ab, &byte_offset),
-               "typed array expected");
+    ByteView out = arg_bytes(env, argv[1], "out");
     size_t need = t.numel() * t.element_size();
-    size_t have = 0;
-    napi_get_arraybuffer_info(env, ab, nullptr, &have);
-    if (have - byte_offset < need) throw ArgError("destination buffer too small");
-    if (need) std::memcpy(data, t.data_ptr(), need);
+    if (out.byte_length < need)
+      throw ArgError("the destination view holds " + std::to_string(out.byte_length) + " bytes (from byte " +
+                     std::to_string(out.byte_offset) + " of its ArrayBuffer) but the tensor's " + describe_tensor(t) +
+                     " needs " + std::to_string(need) + "; pass a typed array of at least that many bytes");
+    if (need) std::memcpy(out.data, t.data_ptr(), need);
     return ret_undefined(env);
   })
+}
+
+int32_t arg_handle(napi_env env, napi_value v) {
+  int32_t h;
+  napi_check(env, napi_get_value_int32(env, v, &h), "napi_get_value_int32 (argument 'handle')");
+  return h;
 }
 
 napi_value dispose(napi_env env, napi_callback_info info) {
@@ -452,9 +498,7 @@ napi_value dispose(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   Context* ctx = context_of(env, info, &argc, argv);
   REPOSER_GUARD("dispose", "handle", 0, {
-    int32_t h;
-    napi_get_value_int32(env, argv[0], &h);
-    ctx->release(env, h);
+    ctx->release(env, arg_handle(env, argv[0]));
     return ret_undefined(env);
   })
 }
@@ -464,21 +508,26 @@ napi_value dispose_if_live(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   Context* ctx = context_of(env, info, &argc, argv);
-  int32_t h;
-  napi_get_value_int32(env, argv[0], &h);
-  if (h >= 0 && size_t(h) < ctx->slots.size() && ctx->slots[h].defined()) ctx->release(env, h);
-  return ret_undefined(env);
+  REPOSER_GUARD("disposeIfLive", "handle", 0, {
+    int32_t h = arg_handle(env, argv[0]);
+    if (h >= 0 && size_t(h) < ctx->slots.size() && ctx->slots[h].defined()) ctx->release(env, h);
+    return ret_undefined(env);
+  })
 }
 
 napi_value memory(napi_env env, napi_callback_info info) {
   size_t argc = 0;
-  Context* ctx = context_of(env, info, &argc, nullptr);
-  napi_value obj;
-  napi_create_object(env, &obj);
-  napi_set_named_property(env, obj, "numTensors", ret_int(env, ctx->live));
-  napi_set_named_property(env, obj, "numBytes", ret_int(env, ctx->live_bytes));
-  napi_set_named_property(env, obj, "numSlots", ret_int(env, static_cast<int64_t>(ctx->slots.size())));
-  return obj;
+  napi_value* argv = nullptr;
+  Context* ctx = context_of(env, info, &argc, argv);
+  REPOSER_GUARD("memory", "", 0, {
+    napi_value obj;
+    napi_check(env, napi_create_object(env, &obj), "napi_create_object");
+    napi_check(env, napi_set_named_property(env, obj, "numTensors", ret_int(env, ctx->live)), "napi_set_named_property");
+    napi_check(env, napi_set_named_property(env, obj, "numBytes", ret_int(env, ctx->live_bytes)), "napi_set_named_property");
+    napi_check(env, napi_set_named_property(env, obj, "numSlots", ret_int(env, static_cast<int64_t>(ctx->slots.size()))),
+               "napi_set_named_property");
+    return obj;
+  })
 }
 
 napi_value info_of(napi_env env, napi_callback_info info) {
@@ -488,10 +537,10 @@ napi_value info_of(napi_env env, napi_callback_info info) {
   REPOSER_GUARD("info", "self", 1, {
     at::Tensor& t = arg_tensor(env, ctx, argv[0], "self");
     napi_value arr;
-    napi_create_array_with_length(env, 3, &arr);
-    napi_set_element(env, arr, 0, ret_int_list(env, t.sizes()));
-    napi_set_element(env, arr, 1, ret_int(env, static_cast<int64_t>(t.scalar_type())));
-    napi_set_element(env, arr, 2, ret_string(env, t.device().str()));
+    napi_check(env, napi_create_array_with_length(env, 3, &arr), "napi_create_array_with_length");
+    napi_check(env, napi_set_element(env, arr, 0, ret_int_list(env, t.sizes())), "napi_set_element");
+    napi_check(env, napi_set_element(env, arr, 1, ret_int(env, static_cast<int64_t>(t.scalar_type()))), "napi_set_element");
+    napi_check(env, napi_set_element(env, arr, 2, ret_string(env, t.device().str())), "napi_set_element");
     return arr;
   })
 }
@@ -596,10 +645,19 @@ napi_value set_num_threads(napi_env env, napi_callback_info info) {
   })
 }
 
-napi_value get_num_threads(napi_env env, napi_callback_info) { return ret_int(env, at::get_num_threads()); }
+// Entry points without arguments that return one value.
+#define REPOSER_NO_ARGS(op, ...)                        \
+  size_t argc = 0;                                      \
+  napi_value* argv = nullptr;                           \
+  Context* ctx = context_of(env, info, &argc, argv);    \
+  REPOSER_GUARD(op, "", 0, { return __VA_ARGS__; })
 
-napi_value cuda_device_count(napi_env env, napi_callback_info) {
-  return ret_int(env, torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : 0);
+napi_value get_num_threads(napi_env env, napi_callback_info info) {
+  REPOSER_NO_ARGS("getNumThreads", ret_int(env, at::get_num_threads()))
+}
+
+napi_value cuda_device_count(napi_env env, napi_callback_info info) {
+  REPOSER_NO_ARGS("cudaDeviceCount", ret_int(env, torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : 0))
 }
 
 napi_value item(napi_env env, napi_callback_info info) {
@@ -614,7 +672,7 @@ napi_value item(napi_env env, napi_callback_info info) {
   })
 }
 
-napi_value version(napi_env env, napi_callback_info) { return ret_string(env, TORCH_VERSION); }
+napi_value version(napi_env env, napi_callback_info info) { REPOSER_NO_ARGS("version", ret_string(env, TORCH_VERSION)) }
 
 }  // namespace
 
@@ -679,10 +737,19 @@ std::once_flag process_configured;
 
 NAPI_MODULE_INIT() {
   auto* ctx = new reposer::Context();
-  napi_set_instance_data(env, ctx, finalize_context, nullptr);
-  std::call_once(process_configured, configure_process);
-  reposer::register_core(env, exports, ctx);
-  reposer::register_generated_0(env, exports, ctx);
-  reposer::register_generated_1(env, exports, ctx);
+  if (napi_set_instance_data(env, ctx, finalize_context, nullptr) != napi_ok) {
+    delete ctx;
+    napi_throw_error(env, "ERR_NAPI", "loading the reposer addon failed: N-API call napi_set_instance_data failed");
+    return nullptr;
+  }
+  try {
+    std::call_once(process_configured, configure_process);
+    reposer::register_core(env, exports, ctx);
+    reposer::register_generated_0(env, exports, ctx);
+    reposer::register_generated_1(env, exports, ctx);
+  } catch (const std::exception& e) {
+    napi_throw_error(env, "ERR_NAPI", (std::string("loading the reposer addon failed: ") + e.what()).c_str());
+    return nullptr;
+  }
   return exports;
 }

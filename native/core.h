@@ -33,6 +33,11 @@ struct ArgError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The error for an N-API call that returned `status`, naming the call and N-API's reason (read at once, before
+// another call replaces it). napi_check throws it unless status is napi_ok; REPOSER_GUARD turns it into a JS error.
+ArgError napi_error(napi_env env, napi_status status, const char* call);
+void napi_check(napi_env env, napi_status status, const char* call);
+
 Context* context_of(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv);
 
 at::Tensor& arg_tensor(napi_env env, Context* ctx, napi_value v, const char* name);
@@ -57,6 +62,7 @@ at::Device arg_device(napi_env env, napi_value v, const char* name);
 bool is_nullish(napi_env env, napi_value v);
 
 napi_value ret_tensor(napi_env env, Context* ctx, at::Tensor t);
+// An array of handles; a tensor that is not defined becomes -1.
 napi_value ret_tensor_list(napi_env env, Context* ctx, const std::vector<at::Tensor>& ts);
 napi_value ret_double(napi_env env, double v);
 napi_value ret_int(napi_env env, int64_t v);
@@ -90,7 +96,9 @@ void register_generated_1(napi_env env, napi_value exports, Context* ctx);
 }  // namespace reposer
 
 // Every native entry point runs its body inside this, so no C++ exception ever crosses into V8 raw.
+// A null ctx means context_of failed and has already raised the JS error.
 #define REPOSER_GUARD(op, names, tensor_mask, ...)                                             \
+  if (ctx == nullptr) return nullptr;                                                      \
   try {                                                                                    \
     __VA_ARGS__                                                                            \
   } catch (const c10::Error& e) {                                                          \

@@ -41,11 +41,25 @@ export function isTuple(v: unknown): boolean {
   return Array.isArray(v) && Object.isFrozen(v);
 }
 
+/**
+ * Thrown when the data ends inside the pickle. A reader that holds only a prefix of a longer stream (torch.save's legacy
+ * format puts several pickles back to back before the storages) can read more and try again.
+ */
+export class PickleTruncatedError extends Error {}
+
 /** Unpickles `data` under the restrictions above. Errors name `options.what`, the byte offset and the problem. */
 export function unpickle(data: Uint8Array, options: UnpickleOptions): unknown {
+  return unpickleAt(data, 0, options).value;
+}
+
+/**
+ * Unpickles the pickle that starts at byte `start` of `data`, which may hold more after it; `end` is the offset just
+ * past its STOP opcode. Byte offsets in errors count from the start of `data`.
+ */
+export function unpickleAt(data: Uint8Array, start: number, options: UnpickleOptions): { value: unknown; end: number } {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const what = options.what;
-  let pos = 0;
+  let pos = start;
   let stack: unknown[] = [];
   const marks: unknown[][] = [];
   const memo = new Map<number, unknown>();
@@ -54,8 +68,11 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions): unknown {
   const fail: (problem: string, at?: number) => never = (problem, at = pos) => {
     throw new Error(`${what}: ${problem} (at byte ${at})`);
   };
+  const truncated = (problem: string): never => {
+    throw new PickleTruncatedError(`${what}: truncated pickle: ${problem} (at byte ${pos})`);
+  };
   const need = (n: number): void => {
-    if (pos + n > buf.length) fail(`truncated pickle: needs ${n} more bytes but the data ends`);
+    if (pos + n > buf.length) truncated(`needs ${n} more bytes but the data ends`);
   };
   const u8 = (): number => { need(1); return buf[pos++] as number; };
   const u16 = (): number => { need(2); const v = buf.readUInt16LE(pos); pos += 2; return v; };
@@ -71,7 +88,7 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions): unknown {
   const bytes = (n: number): Buffer => { need(n); const v = buf.subarray(pos, pos + n); pos += n; return v; };
   const line = (): string => {
     const end = buf.indexOf(0x0a, pos);
-    if (end < 0) fail('truncated pickle: a text argument has no newline');
+    if (end < 0) truncated('a text argument has no newline');
     const s = buf.toString('latin1', pos, end);
     pos = end + 1;
     return s;
@@ -129,7 +146,7 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions): unknown {
       case 0x2e: { // STOP
         const result = pop();
         if (stack.length !== 0 || marks.length !== 0) fail('data left on the stack at STOP; the pickle is corrupt', at);
-        return result;
+        return { value: result, end: pos };
       }
       case 0x28: marks.push(stack); stack = []; break; // MARK
       case 0x4e: stack.push(null); break; // NONE

@@ -1,11 +1,16 @@
-// PyTorch checkpoints written by torch.save (PyTorch >= 1.6): a zip archive holding `<root>/data.pkl` (a protocol-2
-// pickle whose persistent ids name storages), `<root>/data/<key>` (each storage's raw bytes) and maybe
-// `<root>/byteorder` and `<root>/version`. Read without Python, through the restricted unpickler in pickle.ts.
-import { closeSync, openSync, readSync } from 'node:fs';
+// PyTorch checkpoints written by torch.save, read without Python through the restricted unpickler in pickle.ts.
+// Two layouts exist:
+// - zip (PyTorch >= 1.6): `<root>/data.pkl` (a pickle whose persistent ids name storages), `<root>/data/<key>` (each
+//   storage's raw bytes) and maybe `<root>/byteorder` and `<root>/version`;
+// - legacy (PyTorch 0.3-1.5, or _use_new_zipfile_serialization=False): pickles back to back (magic number, protocol
+//   version, sys_info, the object, the sorted list of storage keys), then each storage in that order as an int64
+//   little-endian element count followed by its little-endian bytes.
+// Both unpickle the object the same way and rebuild tensors from (storage, offset, size, stride).
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { DType } from '../dtype.js';
 import { Tensor, scope } from '../tensor.js';
 import { ELEMENT_SIZE, swapBytes, tensorFromBytes } from './raw.js';
-import { PyCallable, PyDict, describe, isTuple, unpickle } from './pickle.js';
+import { PickleTruncatedError, PyCallable, PyDict, describe, isTuple, unpickle, unpickleAt, type UnpickleOptions } from './pickle.js';
 import { ZipReader } from './zip.js';
 
 export { PyDict, isTuple } from './pickle.js';
@@ -35,15 +40,29 @@ class StorageType {
   constructor(readonly name: string, readonly dtype: DType) {}
 }
 
-class StorageRef {
+/** A storage as the file holds it: `numel` elements of `dtype`, stored under `key`. */
+class StorageRoot {
   constructor(readonly key: string, readonly dtype: DType, readonly numel: number, readonly location: string) {}
+}
+
+/**
+ * What a persistent id hands to the rebuild functions: elements [offset, offset + numel) of a root storage. It is the
+ * whole root except in legacy files from PyTorch before 0.4, which could pickle storage views (view_metadata).
+ */
+class StorageRef {
+  constructor(readonly root: StorageRoot, readonly offset: number, readonly numel: number) {}
+  toString(): string {
+    return this.offset === 0 && this.numel === this.root.numel
+      ? `storage ${this.root.key}`
+      : `storage ${this.root.key} [${this.offset}, ${this.offset + this.numel})`;
+  }
 }
 
 class TensorRef {
   constructor(readonly storage: StorageRef, readonly offset: number, readonly size: number[], readonly stride: number[]) {}
 }
 
-const LEGACY_HINT = 'Convert it with a modern PyTorch (1.6 or later): python3 -c "import torch; torch.save(torch.load(\'OLD.pth\', map_location=\'cpu\'), \'NEW.pth\')"';
+const TAR_HINT = 'Convert it with a modern PyTorch (1.6 or later): python3 -c "import torch; torch.save(torch.load(\'OLD.pth\', map_location=\'cpu\'), \'NEW.pth\')"';
 
 function intList(v: unknown, what: string): number[] {
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0)) {
@@ -106,6 +125,55 @@ function allowedGlobals(): Map<string, unknown> {
   return g;
 }
 
+/**
+ * The unpickler options for a checkpoint's pickled object: the allowed globals, and persistent ids resolved to storages,
+ * whose roots are collected in `roots` (by key and dtype).
+ */
+function checkpointPickle(what: string, roots: Map<string, StorageRoot>): UnpickleOptions {
+  const globals = allowedGlobals();
+  return {
+    what,
+    findGlobal(module, name) {
+      const qual = `${module}.${name}`;
+      const found = globals.get(qual);
+      if (found !== undefined) return found;
+      throw new Error(`${what}: the pickle needs the Python global '${qual}', which this loader refuses: it loads only ` +
+        `tensors and plain containers, never arbitrary Python objects (the file may hold other objects, or be malicious). ` +
+        `If it holds other objects (e.g. an argparse Namespace or numpy scalars), re-save only the weights in Python: ` +
+        `torch.save(model.state_dict(), 'weights.pth'). Allowed globals: ${[...globals.keys()].join(', ')}`);
+    },
+    persistentLoad: (pid) => storageFromId(pid, what, roots),
+  };
+}
+
+const nonNegativeInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+// A persistent id is ('storage', storage_type, key, location, numel) in zip files; legacy files add view_metadata,
+// None or (view_key, offset, numel) into the root storage (only PyTorch before 0.4 wrote views).
+function storageFromId(pid: unknown, what: string, roots: Map<string, StorageRoot>): StorageRef {
+  if (!Array.isArray(pid) || !isTuple(pid) || pid[0] !== 'storage' || pid.length < 5 || pid.length > 6) throw new Error(`${what}: unexpected persistent id ${describe(pid)}`);
+  const [, type, key, location, numel, view] = pid;
+  if (!(type instanceof StorageType)) throw new Error(`${what}: storage type ${describe(type)} is not supported; supported: torch.${Object.keys(STORAGES).join(', torch.')}`);
+  if (typeof key !== 'string' || !nonNegativeInt(numel)) throw new Error(`${what}: malformed storage record ${describe(pid)}`);
+  const id = `${key}\u0000${type.dtype}`;
+  let root = roots.get(id);
+  if (!root) {
+    root = new StorageRoot(key, type.dtype, numel, typeof location === 'string' ? location : 'cpu');
+    roots.set(id, root);
+  } else if (root.numel !== numel) {
+    throw new Error(`${what}: storage ${key} is declared with ${root.numel} and with ${numel} elements; the file is corrupt`);
+  }
+  if (view === undefined || view === null) return new StorageRef(root, 0, root.numel);
+  if (!isTuple(view) || (view as unknown[]).length !== 3) throw new Error(`${what}: storage ${key} has malformed view metadata ${describe(view)}`);
+  const [, offset, length] = view as unknown[];
+  if (!nonNegativeInt(offset) || !nonNegativeInt(length) || offset + length > root.numel) {
+    throw new Error(`${what}: a view (offset ${String(offset)}, ${String(length)} elements) of storage ${key} does not fit in its ${root.numel} elements; the file is corrupt`);
+  }
+  return new StorageRef(root, offset, length);
+}
+
+const SNIFF_BYTES = 512;
+
 function sniff(path: string): Buffer {
   let fd: number;
   try {
@@ -114,33 +182,68 @@ function sniff(path: string): Buffer {
     throw new Error(`checkpoint ${path}: cannot open it (${(err as Error).message})`);
   }
   try {
-    const head = Buffer.alloc(512);
-    const n = readSync(fd, head, 0, 512, 0);
+    const head = Buffer.alloc(SNIFF_BYTES);
+    const n = readSync(fd, head, 0, SNIFF_BYTES, 0);
     return head.subarray(0, n);
   } finally {
     closeSync(fd);
   }
 }
 
-// torch.save before 1.6 (or with _use_new_zipfile_serialization=False) writes pickles back to back, starting with the
-// magic number 0x1950a86a20f9469cfc6c as a LONG1; PyTorch before 0.4 wrote a tar archive.
-const LEGACY_MAGIC = Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]);
+// The legacy format's first pickle is this int (a LONG1 at protocol 2); its second, the format version.
+const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
+const LEGACY_PROTOCOL_VERSION = 1001;
 
-function checkFormat(path: string): void {
+/** Options for the legacy format's header pickles, which hold only plain values: every global is refused. */
+function plainPickle(what: string): UnpickleOptions {
+  return {
+    what,
+    findGlobal(module, name) {
+      throw new Error(`${what}: the pickle needs the Python global '${module}.${name}', but this pickle should hold only plain values; the file is not a torch.save checkpoint`);
+    },
+  };
+}
+
+// Files people mistake for checkpoints, by their first bytes.
+const OTHER_FORMATS: { name: string; test: (head: Buffer) => boolean; hint: string }[] = [
+  {
+    name: 'a safetensors file',
+    // An 8-byte little-endian header length, then the JSON header.
+    test: (h) => h.length > 9 && h[8] === 0x7b && h.readBigUInt64LE(0) < 100_000_000n,
+    hint: 'load it with loadSafetensors',
+  },
+  { name: 'a NumPy .npy array', test: (h) => h.subarray(0, 6).equals(Buffer.from('\x93NUMPY', 'latin1')), hint: 'convert it to a tensor in Python and torch.save it' },
+  { name: 'an HDF5 file (Keras or h5py weights)', test: (h) => h.subarray(0, 8).equals(Buffer.from('\x89HDF\r\n\x1a\n', 'latin1')), hint: 'PyTorch weights are needed' },
+  { name: 'gzip-compressed', test: (h) => h[0] === 0x1f && h[1] === 0x8b, hint: 'decompress it first (gunzip), then load the result' },
+];
+
+/** Which torch.save layout the file has; anything else is refused with what the file seems to be. */
+function checkFormat(path: string): 'zip' | 'legacy' {
   const head = sniff(path);
-  if (head.length >= 4 && head.readUInt32LE(0) === 0x04034b50) return;
+  if (head.length >= 4 && head.readUInt32LE(0) === 0x04034b50) return 'zip';
   if (head.length >= 4 && head.readUInt32LE(0) === 0x06054b50) throw new Error(`checkpoint ${path}: an empty zip archive, not a torch.save checkpoint`);
-  if (head.subarray(0, LEGACY_MAGIC.length).equals(LEGACY_MAGIC)) {
-    throw new Error(`checkpoint ${path} is in PyTorch's legacy (pre-1.6, non-zip) serialization format, which is not supported. ${LEGACY_HINT}`);
-  }
   if (head.length >= 262 && head.toString('latin1', 257, 262) === 'ustar') {
-    throw new Error(`checkpoint ${path} is a tar archive from PyTorch before 0.4 (legacy format), which is not supported. ${LEGACY_HINT}`);
+    throw new Error(`checkpoint ${path} is a tar archive, PyTorch's oldest serialization format, which is not supported. ${TAR_HINT}`);
   }
   if (head.length >= 1 && head[0] === 0x80) {
-    throw new Error(`checkpoint ${path} is a bare pickle, not a torch.save zip archive (legacy format?), which is not supported. ${LEGACY_HINT}`);
+    let first: unknown;
+    try {
+      first = unpickleAt(head, 0, plainPickle(`checkpoint ${path}`)).value;
+    } catch (err) {
+      if (err instanceof PickleTruncatedError && head.length < SNIFF_BYTES) {
+        throw new Error(`checkpoint ${path} ends after ${head.length} bytes, inside its first pickle; the file is truncated (an interrupted save or copy?)`);
+      }
+      throw new Error(`checkpoint ${path} starts like a pickle, but not with torch.save's magic number: it is not a torch.save checkpoint (${(err as Error).message})`);
+    }
+    if (first === LEGACY_MAGIC) return 'legacy';
+    throw new Error(`checkpoint ${path} is a pickle whose first value is ${describe(first)}, not torch.save's magic number 0x1950a86a20f9469cfc6c: ` +
+      'it was written by pickle.dump or another tool, not torch.save. Load it in Python and save the weights with torch.save');
+  }
+  for (const other of OTHER_FORMATS) {
+    if (other.test(head)) throw new Error(`checkpoint ${path} is ${other.name}, not a torch.save checkpoint: ${other.hint}`);
   }
   if (head.length === 0) throw new Error(`checkpoint ${path} is empty; the save was interrupted or the copy failed`);
-  throw new Error(`checkpoint ${path} is neither a torch.save zip archive nor a legacy pickle (it starts with bytes ${head.subarray(0, 8).toString('hex')})`);
+  throw new Error(`checkpoint ${path} is neither a torch.save zip archive nor a legacy torch.save file (it starts with bytes ${head.subarray(0, 8).toString('hex')})`);
 }
 
 function findRoot(zip: ZipReader, path: string): string {
@@ -190,7 +293,7 @@ function finish(v: unknown, tensors: Map<TensorRef, Tensor>, done: Map<object, P
     const dot = v.qualname.lastIndexOf('.');
     return new PyGlobal(v.qualname.slice(0, dot), v.qualname.slice(dot + 1));
   }
-  if (v instanceof StorageRef) throw new Error(`checkpoint ${path} holds a bare storage (key ${v.key}) outside any tensor; save tensors instead of storages`);
+  if (v instanceof StorageRef) throw new Error(`checkpoint ${path} holds a bare ${v} outside any tensor; save tensors instead of storages`);
   if (v instanceof PyDict) {
     done.set(v, v as PyDict<PthValue>);
     for (const [k, x] of v) v.set(k, finish(x, tensors, done, path));
@@ -211,15 +314,66 @@ function finish(v: unknown, tensors: Map<TensorRef, Tensor>, done: Map<object, P
 }
 
 /**
- * Loads a torch.save checkpoint (PyTorch >= 1.6 zip format) onto the CPU, without Python. Tensors come back as
+ * Rebuilds every tensor of an unpickled checkpoint from its storages and returns the value with tensors in place.
+ * `readStorage` gives a root storage's exact bytes, little-endian. On failure nothing stays allocated.
+ */
+function materialize(value: unknown, path: string, readStorage: (root: StorageRoot) => Uint8Array): PthValue {
+  const refs: TensorRef[] = [];
+  walk(value, (v) => { if (v instanceof TensorRef) refs.push(v); });
+  const users = new Map<StorageRoot, number>();
+  for (const r of refs) users.set(r.storage.root, (users.get(r.storage.root) ?? 0) + 1);
+
+  const made = scope(() => {
+    const bases = new Map<StorageRoot, Tensor>();
+    const base = (root: StorageRoot): Tensor => {
+      let t = bases.get(root);
+      if (!t) {
+        t = tensorFromBytes(readStorage(root), [root.numel], root.dtype);
+        bases.set(root, t);
+      }
+      return t;
+    };
+    const out: Tensor[] = [];
+    for (const r of refs) {
+      const s = r.storage;
+      const numel = r.size.reduce((a, b) => a * b, 1);
+      if (numel > 0) {
+        const last = r.offset + r.size.reduce((acc, n, i) => acc + (n - 1) * (r.stride[i] as number), 0);
+        if (last >= s.numel) {
+          throw new Error(`checkpoint ${path}: a tensor of size [${r.size}] stride [${r.stride}] offset ${r.offset} reaches element ${last} of ${s}, which has only ${s.numel}`);
+        }
+      }
+      const offset = s.offset + r.offset;
+      const view = base(s.root).asStrided(r.size, r.stride, offset);
+      const whole = users.get(s.root) === 1 && offset === 0 && numel === s.root.numel;
+      // A view that is its storage's only user and covers it all keeps that memory (detached, so autograd does not
+      // treat it as a view); anything else is copied out, so no tensor pins or aliases a larger shared storage.
+      out.push(view.isContiguous() ? (whole ? view.detach() : view.clone()) : view.contiguous());
+    }
+    return out;
+  });
+  const tensors = new Map<TensorRef, Tensor>(refs.map((r, i) => [r, made[i] as Tensor]));
+  try {
+    return finish(value, tensors, new Map(), path);
+  } catch (err) {
+    for (const t of made) t.dispose();
+    throw err;
+  }
+}
+
+/**
+ * Loads a torch.save checkpoint onto the CPU, without Python: the zip format (PyTorch >= 1.6) or the legacy one
+ * (PyTorch 0.3-1.5, or `_use_new_zipfile_serialization=False`); both give the same result. Tensors come back as
  * engine Tensors the caller owns (free them with `torch.dispose(value)`), each with its own memory, contiguous,
  * with requiresGrad off; dicts come back as PyDict (a Map). Tensors that shared a storage in Python (views, slices,
  * transposes) are separate copies here. Only plain data and tensors are accepted: a pickle that needs any other
- * Python global is refused with an error naming that global. Legacy (pre-1.6) files get an error that says how
- * to convert them.
+ * Python global is refused with an error naming that global. Any other file is refused with what it seems to be.
  */
 export function loadPth(path: string): PthValue {
-  checkFormat(path);
+  return checkFormat(path) === 'zip' ? loadZip(path) : loadLegacy(path);
+}
+
+function loadZip(path: string): PthValue {
   const zip = new ZipReader(path, `checkpoint ${path}`);
   try {
     const root = findRoot(zip, path);
@@ -229,87 +383,144 @@ export function loadPth(path: string): PthValue {
       if (order !== 'little' && order !== 'big') throw new Error(`checkpoint ${path}: byteorder record says '${order}', expected 'little' or 'big'`);
       bigEndian = order === 'big';
     }
-    const globals = allowedGlobals();
-    const what = `checkpoint ${path} (${root}data.pkl)`;
-    const storages = new Map<string, StorageRef>();
-    const value = unpickle(zip.readEntry(root + 'data.pkl'), {
-      what,
-      findGlobal(module, name) {
-        const qual = `${module}.${name}`;
-        const found = globals.get(qual);
-        if (found !== undefined) return found;
-        throw new Error(`${what}: the pickle needs the Python global '${qual}', which this loader refuses: it loads only ` +
-          `tensors and plain containers, never arbitrary Python objects (the file may hold other objects, or be malicious). ` +
-          `If it holds other objects (e.g. an argparse Namespace or numpy scalars), re-save only the weights in Python: ` +
-          `torch.save(model.state_dict(), 'weights.pth'). Allowed globals: ${[...globals.keys()].join(', ')}`);
-      },
-      persistentLoad(pid) {
-        if (!Array.isArray(pid) || !isTuple(pid) || pid[0] !== 'storage' || pid.length < 5) throw new Error(`${what}: unexpected persistent id ${describe(pid)}`);
-        const [, type, key, location, numel] = pid;
-        if (!(type instanceof StorageType)) throw new Error(`${what}: storage type ${describe(type)} is not supported; supported: torch.${Object.keys(STORAGES).join(', torch.')}`);
-        if (typeof key !== 'string' || typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) {
-          throw new Error(`${what}: malformed storage record ${describe(pid)}`);
-        }
-        const id = `${key}\u0000${type.dtype}`;
-        let ref = storages.get(id);
-        if (!ref) {
-          ref = new StorageRef(key, type.dtype, numel, typeof location === 'string' ? location : 'cpu');
-          storages.set(id, ref);
-        }
-        return ref;
-      },
-    });
-
-    const refs: TensorRef[] = [];
-    walk(value, (v) => { if (v instanceof TensorRef) refs.push(v); });
-    const users = new Map<string, number>();
-    for (const r of refs) users.set(r.storage.key, (users.get(r.storage.key) ?? 0) + 1);
-
-    const made = scope(() => {
-      const bases = new Map<StorageRef, Tensor>();
-      const base = (s: StorageRef): Tensor => {
-        let t = bases.get(s);
-        if (t) return t;
-        const entry = `${root}data/${s.key}`;
-        if (!zip.entries.has(entry)) throw new Error(`checkpoint ${path}: storage ${s.key} is referenced but the archive has no ${entry}; the file is incomplete`);
-        const size = ELEMENT_SIZE[s.dtype];
-        const bytes = zip.readEntry(entry);
-        if (bytes.length < s.numel * size) {
-          throw new Error(`checkpoint ${path}: storage ${s.key} should hold ${s.numel} ${s.dtype} elements (${s.numel * size} bytes) but ${entry} has ${bytes.length} bytes`);
-        }
-        const exact = bytes.subarray(0, s.numel * size);
-        if (bigEndian) swapBytes(exact, size);
-        t = tensorFromBytes(exact, [s.numel], s.dtype);
-        bases.set(s, t);
-        return t;
-      };
-      const out: Tensor[] = [];
-      for (const r of refs) {
-        const s = r.storage;
-        const numel = r.size.reduce((a, b) => a * b, 1);
-        if (numel > 0) {
-          const last = r.offset + r.size.reduce((acc, n, i) => acc + (n - 1) * (r.stride[i] as number), 0);
-          if (last >= s.numel) {
-            throw new Error(`checkpoint ${path}: a tensor of size [${r.size}] stride [${r.stride}] offset ${r.offset} reaches element ${last} of storage ${s.key}, which has only ${s.numel}`);
-          }
-        }
-        const view = base(s).asStrided(r.size, r.stride, r.offset);
-        const whole = users.get(s.key) === 1 && r.offset === 0 && numel === s.numel;
-        // A view that is its storage's only user and covers it all keeps that memory (detached, so autograd does not
-        // treat it as a view); anything else is copied out, so no tensor pins or aliases a larger shared storage.
-        out.push(view.isContiguous() ? (whole ? view.detach() : view.clone()) : view.contiguous());
+    const value = unpickle(zip.readEntry(root + 'data.pkl'), checkpointPickle(`checkpoint ${path} (${root}data.pkl)`, new Map()));
+    return materialize(value, path, (s) => {
+      const entry = `${root}data/${s.key}`;
+      if (!zip.entries.has(entry)) throw new Error(`checkpoint ${path}: storage ${s.key} is referenced but the archive has no ${entry}; the file is incomplete`);
+      const size = ELEMENT_SIZE[s.dtype];
+      const bytes = zip.readEntry(entry);
+      if (bytes.length < s.numel * size) {
+        throw new Error(`checkpoint ${path}: storage ${s.key} should hold ${s.numel} ${s.dtype} elements (${s.numel * size} bytes) but ${entry} has ${bytes.length} bytes`);
       }
-      return out;
+      const exact = bytes.subarray(0, s.numel * size);
+      if (bigEndian) swapBytes(exact, size);
+      return exact;
     });
-    const tensors = new Map<TensorRef, Tensor>(refs.map((r, i) => [r, made[i] as Tensor]));
-    try {
-      return finish(value, tensors, new Map(), path);
-    } catch (err) {
-      for (const t of made) t.dispose();
-      throw err;
-    }
   } finally {
     zip.close();
+  }
+}
+
+/** A legacy checkpoint file: its leading pickles are parsed from a prefix of the file that grows until each fits. */
+class LegacyFile {
+  readonly size: number;
+  private readonly fd: number;
+  private head = Buffer.alloc(0);
+  private scratch = Buffer.alloc(0);
+
+  constructor(readonly path: string) {
+    try {
+      this.fd = openSync(path, 'r');
+    } catch (err) {
+      throw new Error(`checkpoint ${path}: cannot open it (${(err as Error).message})`);
+    }
+    try {
+      this.size = fstatSync(this.fd).size;
+    } catch (err) {
+      closeSync(this.fd);
+      throw new Error(`checkpoint ${path}: cannot read its size (${(err as Error).message})`);
+    }
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+
+  /** Bytes [position, position + length) of the file; `what` names them when the file ends too early. */
+  read(position: number, length: number, what: string): Buffer {
+    return this.readInto(Buffer.allocUnsafe(length), position, what);
+  }
+
+  /**
+   * A storage's bytes, in a scratch buffer that the next call overwrites (the caller copies them into a tensor at
+   * once). Reusing it spares the page faults of a fresh buffer per storage: a 40 MB state dict loaded in about 33 ms
+   * instead of 45 ms here.
+   */
+  readStorage(position: number, length: number, what: string): Buffer {
+    if (this.scratch.length < length) this.scratch = Buffer.allocUnsafe(length);
+    return this.readInto(this.scratch.subarray(0, length), position, what);
+  }
+
+  private readInto(buf: Buffer, position: number, what: string): Buffer {
+    const length = buf.length;
+    if (position + length > this.size) {
+      throw new Error(`checkpoint ${this.path}: truncated: ${what} needs bytes ${position}..${position + length} but the file has ${this.size}; the file is incomplete (an interrupted save or copy?)`);
+    }
+    let at = 0;
+    while (at < length) {
+      const n = readSync(this.fd, buf, at, length - at, position + at);
+      if (n === 0) throw new Error(`checkpoint ${this.path}: reading ${what} stopped after ${at} of ${length} bytes at ${position}; the file shrank while being read`);
+      at += n;
+    }
+    return buf;
+  }
+
+  /** The pickle that starts at byte `at`. `options` is called for each attempt, since a retry runs the unpickler again. */
+  pickle(at: number, options: () => UnpickleOptions): { value: unknown; end: number } {
+    for (;;) {
+      try {
+        return unpickleAt(this.head, at, options());
+      } catch (err) {
+        if (!(err instanceof PickleTruncatedError)) throw err;
+        if (this.head.length >= this.size) throw new Error(`${err.message}; the file ends there: it is truncated (an interrupted save or copy?)`);
+        // State dict pickles are kilobytes to a few megabytes; doubling keeps the re-parsing linear overall.
+        const length = Math.min(this.size, Math.max(1 << 20, 2 * this.head.length));
+        this.head = Buffer.concat([this.head, this.read(this.head.length, length - this.head.length, 'the pickles')]);
+      }
+    }
+  }
+}
+
+function loadLegacy(path: string): PthValue {
+  const file = new LegacyFile(path);
+  try {
+    const header = (what: string) => (): UnpickleOptions => plainPickle(`checkpoint ${path} (legacy format, ${what})`);
+    const magic = file.pickle(0, header('magic number'));
+    const version = file.pickle(magic.end, header('protocol version'));
+    if (version.value !== LEGACY_PROTOCOL_VERSION) {
+      throw new Error(`checkpoint ${path}: legacy format version ${describe(version.value)}, but only ${LEGACY_PROTOCOL_VERSION} (the one every PyTorch release wrote) is known; the file is corrupt`);
+    }
+    // sys_info records the saving machine's byte order and C type sizes. Storages are little-endian whatever the
+    // machine (PyTorch converts when it writes them), so nothing here depends on it.
+    const sysInfo = file.pickle(version.end, header('sys_info'));
+    if (!(sysInfo.value instanceof PyDict)) throw new Error(`checkpoint ${path}: legacy format sys_info is ${describe(sysInfo.value)}, not a dict; the file is corrupt`);
+    let roots = new Map<string, StorageRoot>();
+    const object = file.pickle(sysInfo.end, () => {
+      roots = new Map();
+      return checkpointPickle(`checkpoint ${path} (legacy format, the pickled object)`, roots);
+    });
+    const keyList = file.pickle(object.end, header('storage key list'));
+    const keys = keyList.value;
+    if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) {
+      throw new Error(`checkpoint ${path}: the legacy format's storage key list is ${describe(keys)}, not a list of strings; the file is corrupt`);
+    }
+
+    const byKey = new Map<string, StorageRoot>();
+    for (const r of roots.values()) {
+      const other = byKey.get(r.key);
+      if (other) throw new Error(`checkpoint ${path}: storage ${r.key} is used as ${other.dtype} and as ${r.dtype}, but the legacy format stores one type per storage; the file is corrupt`);
+      byKey.set(r.key, r);
+    }
+    // Storages follow the key list back to back: an int64 element count, then the bytes.
+    const dataAt = new Map<StorageRoot, number>();
+    let pos = keyList.end;
+    (keys as string[]).forEach((key, i) => {
+      const root = byKey.get(key);
+      if (!root) throw new Error(`checkpoint ${path}: the storage list names ${key}, which no tensor uses; the file is corrupt`);
+      const where = `storage ${key} (${i + 1} of ${keys.length}: ${root.numel} ${root.dtype} elements)`;
+      const count = file.read(pos, 8, where).readBigInt64LE(0);
+      if (count !== BigInt(root.numel)) throw new Error(`checkpoint ${path}: ${where} records ${count} elements at byte ${pos}; the file is corrupt`);
+      const bytes = root.numel * ELEMENT_SIZE[root.dtype];
+      if (pos + 8 + bytes > file.size) file.read(pos + 8, bytes, where);
+      dataAt.set(root, pos + 8);
+      pos += 8 + bytes;
+    });
+    for (const r of byKey.values()) {
+      if (!dataAt.has(r)) throw new Error(`checkpoint ${path}: storage ${r.key} is used by a tensor but missing from the storage list; the file is corrupt`);
+    }
+    return materialize(object.value, path, (root) => file.readStorage(dataAt.get(root) as number, root.numel * ELEMENT_SIZE[root.dtype], `storage ${root.key}`));
+  } finally {
+    file.close();
   }
 }
 

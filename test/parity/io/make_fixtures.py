@@ -6,13 +6,25 @@
 #   gan.pth       {'netG': sd, 'netD': sd, 'epoch': 1}: no conventional wrapper key
 #   p4.pth        model.pth's state dict saved with pickle_protocol=4 (FRAME, STACK_GLOBAL, MEMOIZE)
 #   bigendian.pth a checkpoint rewritten as a big-endian machine would save it (byteorder 'big', swapped storages)
-#   legacy.pth    torch.save(..., _use_new_zipfile_serialization=False)
+#   legacy.pth    model.pth's state dict in the legacy format (torch.save(..., _use_new_zipfile_serialization=False))
+#   legacy_mixed.pth  mixed.pth's value in the legacy format
+#   views.pth, legacy_views.pth  tensors that share storages (t, t[1:], t.t(), a column, two rows of a storage whose
+#                 base is not saved) and a nested dict, in both formats
+#   legacy_storage_views.pth  a legacy file written by hand as PyTorch before 0.4 wrote storage views (view_metadata
+#                 in the persistent id, _rebuild_tensor v1 and v2), in an OrderedDict pickled as Python 2 did (items as
+#                 lists); its expected values are what torch.load makes of it
+#   legacy_badview.pth, legacy_badroot.pth  the same with a tensor that reaches past its view, and with a view that
+#                 reaches past its storage
+#   legacy_big_pickle.pth  a legacy file whose pickled object (a 3 MB string between two tensors) outgrows the loader's
+#                 first 1 MiB read
+#   plain.pkl     pickle.dump of a dict: a pickle, but not torch.save's
 #   evil.pth      a checkpoint whose pickle calls os.system (would create argv[1]/pwned if unpickled by Python)
 #   py.safetensors  a safetensors file written by hand (struct + json), every dtype, with metadata
 #   expected.json   every tensor of the .pth/.safetensors files as dtype, shape and hex bytes (contiguous, little-endian)
 import collections
 import json
 import os
+import pickle
 import struct
 import sys
 import zipfile
@@ -77,6 +89,92 @@ with zipfile.ZipFile(os.path.join(out, 'model.pth')) as src, \
 torch.save({'netG': sd, 'netD': collections.OrderedDict([('w', torch.ones(2))]), 'epoch': 1},
            os.path.join(out, 'gan.pth'))
 torch.save(sd, os.path.join(out, 'legacy.pth'), _use_new_zipfile_serialization=False)
+torch.save(mixed, os.path.join(out, 'legacy_mixed.pth'), _use_new_zipfile_serialization=False)
+
+t = torch.randn(4, 5)
+rows = torch.randn(2, 3, dtype=torch.float64)
+views = {'t': t, 'tail': t[1:], 'tt': t.t(), 'col': t[:, 2], 'first': rows[0], 'second': rows[1],
+         'deep': {'inner': collections.OrderedDict([('x', torch.arange(6).reshape(2, 3)[:, 1:]), ('n', 7)])}}
+torch.save(views, os.path.join(out, 'views.pth'))
+torch.save(views, os.path.join(out, 'legacy_views.pth'), _use_new_zipfile_serialization=False)
+
+
+class OldStorage:
+    """A root storage, or a view (view_key, offset, numel) of one, as PyTorch before 0.4 pickled them."""
+
+    def __init__(self, key, root, view=None):
+        self.key, self.root, self.view = key, root, view
+
+
+class OldTensor:
+    def __init__(self, rebuild, storage, offset, size, stride):
+        self.rebuild, self.storage, self.offset, self.size, self.stride = rebuild, storage, offset, size, stride
+
+    def __reduce__(self):
+        args = (self.storage, self.offset, self.size, self.stride)
+        if self.rebuild is torch._utils._rebuild_tensor_v2:
+            args += (False, collections.OrderedDict())
+        return (self.rebuild, args)
+
+
+def save_legacy_by_hand(obj, roots, path):
+    types = {torch.float32: torch.FloatStorage, torch.float64: torch.DoubleStorage}
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, o):
+            if isinstance(o, OldStorage):
+                return ('storage', types[o.root.dtype], o.key, 'cpu', o.root.numel(), o.view)
+            return None
+
+    with open(path, 'wb') as f:
+        sys_info = {'protocol_version': 1001, 'little_endian': True, 'type_sizes': {'short': 2, 'int': 4, 'long': 4}}
+        for v in (0x1950a86a20f9469cfc6c, 1001, sys_info):
+            pickle.dump(v, f, protocol=2)
+        Pickler(f, protocol=2).dump(obj)
+        keys = sorted(roots)
+        pickle.dump(keys, f, protocol=2)
+        for k in keys:
+            f.write(struct.pack('<q', roots[k].numel()))
+            f.write(roots[k].numpy().tobytes())
+
+
+# Keys sort the other way round from first use, so storages are read in the key list's order, not the pickle's.
+a, b = torch.randn(10), torch.randn(6, dtype=torch.float64)
+roots = {'k2': a, 'k1': b}
+whole_a, whole_b = OldStorage('k2', a), OldStorage('k1', b)
+v1, v2, bv = OldStorage('k2', a, ('v1', 2, 6)), OldStorage('k2', a, ('v2', 5, 5)), OldStorage('k1', b, ('bv', 3, 3))
+v1_rebuild, v2_rebuild = torch._utils._rebuild_tensor, torch._utils._rebuild_tensor_v2
+
+
+class Py2OrderedDict:
+    """Pickles as Python 2's OrderedDict did: OrderedDict([[key, value], ...]), items as lists."""
+
+    def __init__(self, items):
+        self.items = items
+
+    def __reduce__(self):
+        return (collections.OrderedDict, ([[k, v] for k, v in self.items],))
+
+
+storage_views = Py2OrderedDict([
+    ('x', OldTensor(v1_rebuild, v1, 1, (2, 2), (2, 1))),
+    ('y', OldTensor(v1_rebuild, v2, 0, (5,), (1,))),
+    ('whole', OldTensor(v2_rebuild, whole_a, 0, (2, 5), (5, 1))),
+    ('xt', OldTensor(v2_rebuild, v1, 0, (3, 2), (1, 3))),
+    ('d', OldTensor(v2_rebuild, whole_b, 0, (3, 2), (2, 1))),
+    ('dview', OldTensor(v1_rebuild, bv, 1, (2,), (1,))),
+])
+save_legacy_by_hand(storage_views, roots, os.path.join(out, 'legacy_storage_views.pth'))
+loaded_storage_views = torch.load(os.path.join(out, 'legacy_storage_views.pth'))
+# A tensor that reaches past its view (torch.load refuses it too), and a view that reaches past its storage.
+save_legacy_by_hand({'bad': OldTensor(v1_rebuild, OldStorage('k2', a, ('vb', 2, 3)), 0, (5,), (1,))}, {'k2': a},
+                    os.path.join(out, 'legacy_badview.pth'))
+save_legacy_by_hand({'bad': OldTensor(v1_rebuild, OldStorage('k2', a, ('vb', 8, 5)), 0, (1,), (1,))}, {'k2': a},
+                    os.path.join(out, 'legacy_badroot.pth'))
+big_pickle = {'w': torch.randn(3), 'note': 'x' * 3_000_000, 'v': torch.arange(5)}
+torch.save(big_pickle, os.path.join(out, 'legacy_big_pickle.pth'), _use_new_zipfile_serialization=False)
+with open(os.path.join(out, 'plain.pkl'), 'wb') as f:
+    pickle.dump({'a': 1}, f, protocol=2)
 torch.save(sd, os.path.join(out, 'p4.pth'), pickle_protocol=4)
 
 # One tensor per storage, so storage keys '0', '1', ... follow the dict's order and each key's dtype is known.
@@ -129,6 +227,9 @@ def dump(prefix, v):
 dump('model', sd)
 dump('mixed', mixed)
 dump('be', be)
+dump('views', views)
+dump('sview', loaded_storage_views)
+dump('bigpickle', big_pickle)
 
 # safetensors by hand: header JSON with data_offsets, padded to 8 bytes, then the bytes in order.
 CODES = {torch.float32: 'F32', torch.float64: 'F64', torch.float16: 'F16', torch.bfloat16: 'BF16', torch.int64: 'I64',

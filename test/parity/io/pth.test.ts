@@ -142,12 +142,112 @@ test('without a conventional wrapper key the error lists the keys; key picks one
   assert.equal(torch.memory().numTensors, before);
 });
 
-test('a legacy (pre-1.6) checkpoint gets an error saying so and how to convert it', () => {
-  assert.throws(() => loadPth(file('legacy.pth')), (e: Error) => {
-    assert.match(e.message, /legacy\.pth is in PyTorch's legacy \(pre-1\.6, non-zip\) serialization format/);
-    assert.match(e.message, /torch\.save\(torch\.load\('OLD\.pth', map_location='cpu'\), 'NEW\.pth'\)/);
-    return true;
-  });
+/** Asserts that two loaded values are the same Python value: same containers in the same order, same tensors. */
+function assertSameValue(a: PthValue, b: PthValue, at = 'value'): void {
+  if (a instanceof torch.Tensor || b instanceof torch.Tensor) {
+    assert.ok(a instanceof torch.Tensor && b instanceof torch.Tensor, `${at}: both are tensors`);
+    assert.equal(a.dtype, b.dtype, `${at} dtype`);
+    assert.deepEqual(a.shape, b.shape, `${at} shape`);
+    assert.equal(hex(a), hex(b), `${at} bytes`);
+  } else if (a instanceof PyDict || b instanceof PyDict) {
+    assert.ok(a instanceof PyDict && b instanceof PyDict, `${at}: both are dicts`);
+    assert.equal(a.pyType, b.pyType, `${at} type`);
+    assert.deepEqual([...a.keys()], [...b.keys()], `${at} keys`);
+    for (const [k, x] of a) assertSameValue(x, b.get(k) as PthValue, `${at}.${String(k)}`);
+    assert.deepEqual([...a.attributes.keys()], [...b.attributes.keys()], `${at} attributes`);
+    for (const [k, x] of a.attributes) assertSameValue(x as PthValue, b.attributes.get(k) as PthValue, `${at}@${k}`);
+  } else if (Array.isArray(a) || Array.isArray(b)) {
+    assert.ok(Array.isArray(a) && Array.isArray(b) && a.length === b.length, `${at}: same length`);
+    assert.equal(torch.io.isTuple(a), torch.io.isTuple(b), `${at}: both tuples or both lists`);
+    a.forEach((x, i) => assertSameValue(x, (b as PthValue[])[i] as PthValue, `${at}[${i}]`));
+  } else {
+    assert.deepEqual(a, b, at);
+  }
+}
+
+/** Loads one value saved in both formats: the legacy one must match Python bit for bit, and the zip one exactly. */
+function loadBothFormats(legacyName: string, zipName: string, prefix: string): [PthValue, PthValue] {
+  const before = torch.memory().numTensors;
+  const legacy = loadPth(file(legacyName));
+  const all = flatten(legacy, '');
+  assert.equal(torch.memory().numTensors - before, all.size, 'one live tensor per tensor in the file');
+  assertBitwise(all, prefix);
+  const zip = loadPth(file(zipName));
+  assertSameValue(legacy, zip);
+  return [legacy, zip];
+}
+
+test('legacy-format (pre-1.6) state dict loads bit-exactly, and as the zip save of it does', () => {
+  const before = torch.memory().numTensors;
+  const sd = loadPthStateDict(file('legacy.pth'));
+  assert.equal(torch.memory().numTensors - before, sd.size, 'only the returned tensors are alive');
+  assertBitwise(sd, 'model');
+  torch.dispose(sd);
+  const [legacy, zip] = loadBothFormats('legacy.pth', 'model.pth', 'model');
+  assert.ok(legacy instanceof PyDict && legacy.pyType === 'collections.OrderedDict');
+  torch.dispose([legacy, zip]);
+  assert.equal(torch.memory().numTensors, before);
+});
+
+test('legacy mixed checkpoint: every dtype, shared-storage views, nested dicts, _metadata, plain values, as in zip', () => {
+  const before = torch.memory().numTensors;
+  torch.dispose(loadBothFormats('legacy_mixed.pth', 'mixed.pth', 'mixed'));
+  assert.equal(torch.memory().numTensors, before);
+});
+
+test('tensors sharing storages (t, t[1:], t.t(), a column, rows of an unsaved base) load alike from both formats', () => {
+  const before = torch.memory().numTensors;
+  const [legacy, zip] = loadBothFormats('legacy_views.pth', 'views.pth', 'views');
+  assertBitwise(flatten(zip, ''), 'views');
+  const t = (legacy as torch.io.PyDict<PthValue>).get('t') as torch.Tensor;
+  const tail = (legacy as torch.io.PyDict<PthValue>).get('tail') as torch.Tensor;
+  const tailBefore = hex(tail);
+  t.fill_(0);
+  assert.equal(hex(tail), tailBefore, 'views are independent copies');
+  torch.dispose([legacy, zip]);
+  assert.equal(torch.memory().numTensors, before);
+});
+
+test('storage views of PyTorch before 0.4 (view_metadata, _rebuild_tensor v1, Python 2 OrderedDict) load as torch.load reads them', () => {
+  const before = torch.memory().numTensors;
+  const v = loadPth(file('legacy_storage_views.pth'));
+  assert.ok(v instanceof PyDict && v.pyType === 'collections.OrderedDict');
+  assertBitwise(flatten(v, ''), 'sview');
+  torch.dispose(v);
+  assert.throws(() => loadPth(file('legacy_badview.pth')),
+    /legacy_badview\.pth: a tensor of size \[5\] stride \[1\] offset 0 reaches element 4 of storage k2 \[2, 5\), which has only 3/);
+  assert.throws(() => loadPth(file('legacy_badroot.pth')),
+    /legacy_badroot\.pth \(legacy format, the pickled object\): a view \(offset 8, 5 elements\) of storage k2 does not fit in its 10 elements/);
+  assert.equal(torch.memory().numTensors, before, 'nothing leaks on error');
+});
+
+test('a legacy pickle longer than the first read (3 MB) is read in growing steps', () => {
+  const v = loadPth(file('legacy_big_pickle.pth')) as torch.io.PyDict<PthValue>;
+  assertBitwise(flatten(v, ''), 'bigpickle');
+  assert.equal(v.get('note'), 'x'.repeat(3_000_000));
+  torch.dispose(v);
+});
+
+test('a truncated legacy checkpoint fails clearly, naming the file and where it ends', () => {
+  const before = torch.memory().numTensors;
+  const size = statSync(file('legacy_mixed.pth')).size;
+  const cutAt = (name: string, length: number): string => {
+    copyFileSync(file('legacy_mixed.pth'), file(name));
+    truncateSync(file(name), length);
+    return file(name);
+  };
+  assert.throws(() => loadPth(cutAt('cut-data.pth', size - 3)),
+    /cut-data\.pth: truncated: storage \S+ \(\d+ of \d+: \d+ \w+ elements\) needs bytes \d+\.\.\d+ but the file has \d+; the file is incomplete/);
+  assert.throws(() => loadPth(cutAt('cut-pickle.pth', 400)),
+    /cut-pickle\.pth \(legacy format, the pickled object\): truncated pickle: .*; the file ends there: it is truncated/);
+  assert.throws(() => loadPth(cutAt('cut-magic.pth', 9)), /cut-magic\.pth ends after 9 bytes, inside its first pickle; the file is truncated/);
+  assert.equal(torch.memory().numTensors, before);
+});
+
+test('a file in neither torch.save format is refused, saying what it is', () => {
+  assert.throws(() => loadPth(file('plain.pkl')), /plain\.pkl is a pickle whose first value is a dict of 1 entries, not torch\.save's magic number/);
+  assert.throws(() => loadPth(file('py.safetensors')), /py\.safetensors is a safetensors file, not a torch\.save checkpoint: load it with loadSafetensors/);
+  assert.throws(() => loadPth(file('expected.json')), /expected\.json is neither a torch\.save zip archive nor a legacy torch\.save file \(it starts with bytes 7b22/);
 });
 
 test('a pickle that calls os.system is refused, naming the global, and nothing runs', () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isTuple, PyCallable, PyDict, unpickle } from '../../../src/torch/io/pickle.js';
+import { isTuple, PickleTruncatedError, PyCallable, PyDict, unpickle, unpickleAt } from '../../../src/torch/io/pickle.js';
 
 // Pickles made with CPython's pickle.dumps; the Python expression is beside each.
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
@@ -74,6 +74,23 @@ test('truncated and corrupt pickles fail clearly', () => {
   assert.throws(() => unpickle(new Uint8Array([0x80, 0x02, 0xff]), refuseAll), /unknown pickle opcode 0xff.*at byte 2/);
   assert.throws(() => unpickle(new Uint8Array([0x80, 0x02, 0x68, 0x07, 0x2e]), refuseAll), /memo key 7 was never stored/);
   assert.throws(() => unpickle(new Uint8Array([0x80, 0x02, 0x2e]), refuseAll), /stack underflow/);
+});
+
+test('unpickleAt reads one of several pickles back to back and says where it ends; a cut one is PickleTruncatedError', () => {
+  const stream = new Uint8Array([...PLAIN_P2, ...ONE_ENTRY, ...PLAIN_P4]);
+  const first = unpickleAt(stream, 0, refuseAll);
+  assert.equal(first.end, PLAIN_P2.length);
+  checkPlain(first.value);
+  const second = unpickleAt(stream, first.end, refuseAll);
+  assert.equal(second.end, PLAIN_P2.length + ONE_ENTRY.length);
+  assert.equal(((second.value as PyDict).get('x') as PyDict).get('y'), 1);
+  const third = unpickleAt(stream, second.end, refuseAll);
+  assert.equal(third.end, stream.length);
+  checkPlain(third.value);
+  assert.throws(() => unpickleAt(stream.subarray(0, second.end + 5), second.end, refuseAll),
+    (e: Error) => e instanceof PickleTruncatedError && /test pickle: truncated pickle: needs \d+ more bytes but the data ends \(at byte \d+\)/.test(e.message));
+  assert.throws(() => unpickleAt(new Uint8Array([0x80, 0x02, 0xff]), 0, refuseAll),
+    (e: Error) => !(e instanceof PickleTruncatedError) && /unknown pickle opcode/.test(e.message), 'corruption is not truncation');
 });
 
 test('every truncation and random byte corruption ends in a value or an Error, never a hang', () => {
