@@ -26,7 +26,7 @@ export function buildDefGanNetworks(cfg: DefGanConfig): { generator: DefGanGener
 export interface DefGanModelOptions {
   /**
    * A ready VGG19 extractor for the 'full' variant (tests pass one with random weights); without it the model loads
-   * cfg.vggWeights. The model disposes it.
+   * cfg.loss.vgg. The model disposes it.
    */
   vgg?: Vgg19Features;
 }

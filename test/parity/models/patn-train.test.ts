@@ -132,8 +132,8 @@ for (const variant of [
         sets: [
           'generator.ngf=8', 'generator.nBlocks=2', 'generator.dropout=false', `generator.norm=${variant.norm}`,
           'discriminator.ndf=8', 'discriminator.nBlocks=1', 'discriminator.dropout=false', `discriminator.norm=${variant.norm}`,
-          'train.poolSize=0', 'train.niter=500', `loss.gan=${variant.gan}`, `loss.lambdaL1=${variant.lamA}`, `loss.lambdaPerceptual=${variant.lamB}`,
-          `loss.lambdaGAN=${variant.lamG}`, `loss.vggWeights=${join(dir, 'vgg.pth')}`,
+          'discriminator.poolSize=0', 'schedule.stages=[{"name":"main","epochs":500,"decayEpochs":2}]', `loss.gan=${variant.gan}`, `loss.lambdaL1=${variant.lamA}`, `loss.lambdaPerceptual=${variant.lamB}`,
+          `loss.lambdaGAN=${variant.lamG}`, `loss.vgg.weights=${join(dir, 'vgg.pth')}`,
         ],
       }) as PATNConfig;
       const model = new PATNModel(cfg);
