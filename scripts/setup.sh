@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 # Debian's libtorch does its matrix products (linear layers, bmm, transposed convolutions) through the system
 # libblas.so.3, which is the slow reference BLAS unless an optimised one is installed: OpenBLAS made a transposed
 # convolution 11x and a 1024^2 matmul 6.5x faster here. The OpenMP build shares libtorch's thread pool.
-apt_packages=(python3-torch libopenblas0-openmp)
+# python3-skimage and python3-scipy are the evaluation oracles (SSIM, the Frechet distance); chromium runs the
+# report test through playwright-core, which downloads no browser of its own.
+apt_packages=(python3-torch libopenblas0-openmp python3-skimage python3-scipy chromium)
 [ -z "${LIBTORCH:-}" ] && apt_packages+=(libtorch-dev)
 missing=()
 for p in "${apt_packages[@]}"; do
