@@ -41,6 +41,14 @@ export function splitKeypoints(keypoints: torch.Tensor): { y: torch.Tensor; x: t
   return { y, x, visible };
 }
 
+/** The pixel grid of a frame as broadcastable (1,1,H,1) row and (1,1,1,W) column indices, float32. */
+export function pixelGrid([h, w]: Frame): { rows: torch.Tensor; cols: torch.Tensor } {
+  return {
+    rows: torch.arange(0, h, 1, 'float32').view([1, 1, h, 1]),
+    cols: torch.arange(0, w, 1, 'float32').view([1, 1, 1, w]),
+  };
+}
+
 /**
  * Pose heatmaps as the field computes them (Deformable GAN's cords_to_map, PG2, PATN):
  * channel j is exp(-((row - y_j)^2 + (col - x_j)^2) / (2 sigma^2)) over the integer pixel grid, and all zeros
@@ -55,12 +63,10 @@ export function heatmaps(keypoints: torch.Tensor, frame: Frame, sigma = 6): torc
   checkKeypoints(keypoints, 'heatmaps');
   checkFrame(frame, 'heatmaps');
   if (!(sigma > 0)) throw new Error(`heatmaps: sigma must be positive, got ${sigma}`);
-  const [h, w] = frame;
   return torch.scope(() => {
     const { y, x, visible } = splitKeypoints(keypoints);
     const n = y.shape[0] as number;
-    const rows = torch.arange(0, h, 1, 'float32').view([1, 1, h, 1]);
-    const cols = torch.arange(0, w, 1, 'float32').view([1, 1, 1, w]);
+    const { rows, cols } = pixelGrid(frame);
     const inv = -1 / (2 * sigma * sigma);
     // The Gaussian separates: exp(a + b) = exp(a) * exp(b), so two small maps and one broadcast multiply.
     const gy = rows.sub(y.view([n, NUM_JOINTS, 1, 1])).square().mul(inv).exp();
@@ -111,12 +117,10 @@ export function diskMaps(keypoints: torch.Tensor, frame: Frame, radius = 4): tor
   checkKeypoints(keypoints, 'diskMaps');
   checkFrame(frame, 'diskMaps');
   if (!(radius >= 0)) throw new Error(`diskMaps: radius must be non-negative, got ${radius}`);
-  const [h, w] = frame;
   return torch.scope(() => {
     const { y, x, visible } = splitKeypoints(keypoints);
     const n = y.shape[0] as number;
-    const rows = torch.arange(0, h, 1, 'float32').view([1, 1, h, 1]);
-    const cols = torch.arange(0, w, 1, 'float32').view([1, 1, 1, w]);
+    const { rows, cols } = pixelGrid(frame);
     const dy = rows.sub(y.floor().view([n, NUM_JOINTS, 1, 1])).square();
     const dx = cols.sub(x.floor().view([n, NUM_JOINTS, 1, 1])).square();
     return dy.add(dx).le(radius * radius).to('float32').mul(visible.view([n, NUM_JOINTS, 1, 1]));

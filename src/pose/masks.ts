@@ -1,6 +1,6 @@
 // Pose masks (PG2's training mask, the Market mask-SSIM mask) and binary morphology, all on tensors.
 import * as torch from '../torch/index.js';
-import { checkKeypoints, splitKeypoints, type Frame } from './heatmaps.js';
+import { checkKeypoints, pixelGrid, splitKeypoints, type Frame } from './heatmaps.js';
 import { NUM_JOINTS } from './skeleton.js';
 
 /**
@@ -136,12 +136,10 @@ export function marketMask(keypoints: torch.Tensor, frame: Frame, options: Marke
   checkKeypoints(keypoints, 'marketMask');
   const radius = options.radius ?? 4;
   const limbs = options.limbs ?? MASK_LIMBS;
-  const [h, w] = frame;
   return torch.scope(() => {
     const { y, x, visible } = splitKeypoints(keypoints);
     const n = y.shape[0] as number;
-    const rows = torch.arange(0, h, 1, 'float32').view([1, 1, h, 1]);
-    const cols = torch.arange(0, w, 1, 'float32').view([1, 1, 1, w]);
+    const { rows, cols } = pixelGrid(frame);
     // Joint disks: (N,18,H,W) distances, reduced over joints.
     const dy = rows.sub(y.view([n, NUM_JOINTS, 1, 1]));
     const dx = cols.sub(x.view([n, NUM_JOINTS, 1, 1]));
