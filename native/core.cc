@@ -635,6 +635,36 @@ napi_value manual_seed(napi_env env, napi_callback_info info) {
   })
 }
 
+// getRngState() -> handle of the default CPU generator's state (a uint8 tensor), as torch.get_rng_state().
+napi_value get_rng_state(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  REPOSER_GUARD("getRngState", "", 0, {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    at::Tensor state;
+    {
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      state = gen.get_state();
+    }
+    return ret_tensor(env, ctx, std::move(state));
+  })
+}
+
+// setRngState(handle): restores a state from getRngState, as torch.set_rng_state().
+napi_value set_rng_state(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  REPOSER_GUARD("setRngState", "state", 1, {
+    const at::Tensor& state = arg_tensor(env, ctx, argv[0], "state");
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(state);
+    return ret_undefined(env);
+  })
+}
+
 napi_value set_num_threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -691,6 +721,8 @@ void register_core(napi_env env, napi_value exports, Context* ctx) {
   define(env, exports, ctx, "requiresGrad", requires_grad);
   define(env, exports, ctx, "setGradEnabled", set_grad_enabled);
   define(env, exports, ctx, "manualSeed", manual_seed);
+  define(env, exports, ctx, "getRngState", get_rng_state);
+  define(env, exports, ctx, "setRngState", set_rng_state);
   define(env, exports, ctx, "setNumThreads", set_num_threads);
   define(env, exports, ctx, "getNumThreads", get_num_threads);
   define(env, exports, ctx, "cudaDeviceCount", cuda_device_count);

@@ -21,6 +21,8 @@ export interface NativeCore {
   requiresGrad(handle: number): boolean;
   setGradEnabled(enabled: boolean): boolean;
   manualSeed(seed: number): void;
+  getRngState(): number;
+  setRngState(state: number): void;
   setNumThreads(threads: number): void;
   getNumThreads(): number;
   cudaDeviceCount(): number;
