@@ -146,16 +146,19 @@ export class PairLoader {
   }
 
   /**
-   * Yields the batches of one epoch in order, keeping up to workers x prefetch batches in flight. The consumer
+   * Yields the batches of one epoch in order, from batch `startIndex` (a resumed run's position), keeping up to workers x prefetch batches in flight. The consumer
    * owns each yielded batch's tensors (torch.dispose(batch)).
    */
-  async *batches(epoch = 0): AsyncGenerator<LoaderBatch> {
+  async *batches(epoch = 0, startIndex = 0): AsyncGenerator<LoaderBatch> {
     if (this.closed) throw new Error('PairLoader: closed');
-    const order = this.order(epoch);
     const total = this.numBatches;
+    if (!Number.isInteger(startIndex) || startIndex < 0 || startIndex > total) {
+      throw new Error(`PairLoader: startIndex ${startIndex} is outside epoch ${epoch}'s ${total} batches`);
+    }
+    const order = this.order(epoch);
     const depth = Math.max(1, this.workers.length * (this.options.prefetch ?? 2));
     const inflight: Promise<() => LoaderBatch>[] = [];
-    let next = 0;
+    let next = startIndex;
     const fill = (): void => {
       while (next < total && inflight.length < depth) {
         const p = this.request(this.spec(epoch, next, order), next);
@@ -180,21 +183,28 @@ export class PairLoader {
   }
 
   /**
-   * Batches across epochs without end (epoch `startEpoch`, then the next, ...), for trainers that count steps.
+   * Batches across epochs without end (epoch `startEpoch` from batch `startIndex`, then the next, ...), for trainers
+   * that count steps.
    * Each yielded value carries its epoch and its index within that epoch.
    */
-  async *stream(startEpoch = 0): AsyncGenerator<{ epoch: number; index: number; batch: LoaderBatch }> {
+  async *stream(startEpoch = 0, startIndex = 0): AsyncGenerator<{ epoch: number; index: number; batch: LoaderBatch }> {
     for (let epoch = startEpoch; ; epoch++) {
-      let index = 0;
-      for await (const batch of this.batches(epoch)) yield { epoch, index: index++, batch };
+      let index = epoch === startEpoch ? startIndex : 0;
+      for await (const batch of this.batches(epoch, index)) yield { epoch, index: index++, batch };
     }
   }
 
-  /** Stops the worker threads. */
+  /**
+   * Stops the worker threads. Each is ref'd first: an idle worker is unref'd, and awaiting the termination of an
+   * unref'd worker leaves nothing to keep the event loop alive, so the program would end silently at this await.
+   */
   async close(): Promise<void> {
     this.closed = true;
     const ws = this.workers;
     this.workers = [];
-    await Promise.all(ws.map((w) => w.terminate()));
+    await Promise.all(ws.map((w) => {
+      w.ref();
+      return w.terminate();
+    }));
   }
 }

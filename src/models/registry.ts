@@ -24,6 +24,13 @@ export interface OptimizerLike {
   loadStateDict(state: unknown): void;
 }
 
+/** What a checkpoint holds of a model beyond its modules and optimisers (image pools, LR schedules). */
+export interface TrainingState {
+  /** Tensors by name; from trainingState() they are live references, loadTrainingState() copies them. */
+  tensors: Map<string, torch.Tensor>;
+  json: Json;
+}
+
 /** One built model with its optimisers. */
 export interface TrainableModel {
   /** The generator; its state dict is what inference and `reposer import` need. */
@@ -45,6 +52,9 @@ export interface TrainableModel {
   optimizers(): Map<string, OptimizerLike>;
   /** Advances the learning-rate schedule by one epoch (the official code's update_learning_rate). */
   endEpoch(): void;
+  /** The rest of the training state: together with modules() and optimizers() a checkpoint resumes exactly. */
+  trainingState(): TrainingState;
+  loadTrainingState(state: TrainingState): void;
   /** Releases every parameter, buffer and optimiser state. */
   dispose(): void;
 }

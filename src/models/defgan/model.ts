@@ -7,7 +7,7 @@ import { partAffines } from '../../pose/index.js';
 import type { PairBatch } from '../batch.js';
 import { makeVgg, type Vgg19Features } from '../layers/vgg.js';
 import { glorotInit } from '../layers/init.js';
-import { lossValue, type OptimizerLike, type TrainableModel } from '../registry.js';
+import { lossValue, type OptimizerLike, type TrainableModel, type TrainingState } from '../registry.js';
 import { validateDefGanConfig, type DefGanConfig } from './config.js';
 import { checkPartInputs } from './deformable.js';
 import { DefGanDiscriminator } from './discriminator.js';
@@ -143,6 +143,13 @@ export class DefGanModel implements TrainableModel {
 
   /** The official code trains at a constant learning rate. */
   endEpoch(): void {}
+
+  /** Nothing beyond modules and optimisers: the learning rate is constant. */
+  trainingState(): TrainingState {
+    return { tensors: new Map(), json: {} };
+  }
+
+  loadTrainingState(): void {}
 
   dispose(): void {
     this.generator.dispose();

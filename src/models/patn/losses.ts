@@ -96,6 +96,18 @@ export class ImagePool {
     return this.images.length;
   }
 
+  /** The stored images, oldest slot first (live references). */
+  stateTensors(): torch.Tensor[] {
+    return [...this.images];
+  }
+
+  /** Replaces the stored images with copies of `images`. */
+  loadStateTensors(images: readonly torch.Tensor[]): void {
+    if (images.length > this.size) throw new Error(`patn: an image pool of size ${this.size} cannot hold ${images.length} saved images`);
+    this.dispose();
+    for (const t of images) this.images.push(torch.noGrad(() => t.detach().clone()).keep());
+  }
+
   dispose(): void {
     for (const t of this.images) t.dispose();
     this.images.length = 0;

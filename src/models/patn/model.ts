@@ -3,7 +3,7 @@
 // optimize_parameters): the G update first, then D_PP, then D_PB, each D `dgRatio` times on pooled fakes.
 import * as torch from '../../torch/index.js';
 import type { PairBatch } from '../batch.js';
-import { lossValue, type OptimizerLike, type TrainableModel } from '../registry.js';
+import { lossValue, type OptimizerLike, type TrainableModel, type TrainingState } from '../registry.js';
 import { makeVgg, type Vgg19Features } from '../layers/vgg.js';
 import type { PATNConfig } from './config.js';
 import { validateSchedule, type StageSection } from '../sections.js';
@@ -182,6 +182,36 @@ export class PATNModel implements TrainableModel {
 
   endEpoch(): void {
     for (const s of this.schedules) s.step();
+  }
+
+  /** The image pools' contents ('pool.<discriminator>.<slot>') and the schedules' positions. */
+  trainingState(): TrainingState {
+    const tensors = new Map<string, torch.Tensor>();
+    const pools: Record<string, number> = {};
+    for (const [name, pool] of this.pools) {
+      const images = pool.stateTensors();
+      pools[name] = images.length;
+      images.forEach((t, i) => tensors.set(`pool.${name}.${i}`, t));
+    }
+    return { tensors, json: { pools, schedules: this.schedules.map((s) => ({ ...s.stateDict() })) } };
+  }
+
+  loadTrainingState(state: TrainingState): void {
+    const json = state.json as { pools: Record<string, number>; schedules: { lastEpoch: number; baseLrs: number[] }[] };
+    if (!json || typeof json !== 'object' || !Array.isArray(json.schedules) || json.schedules.length !== this.schedules.length) {
+      throw new Error(`patn: the checkpoint's training state does not match this model (${this.schedules.length} schedules expected)`);
+    }
+    json.schedules.forEach((s, i) => (this.schedules[i] as torch.optim.LinearDecayLR).loadStateDict(s));
+    for (const [name, pool] of this.pools) {
+      const count = json.pools[name] ?? 0;
+      const images: torch.Tensor[] = [];
+      for (let i = 0; i < count; i++) {
+        const t = state.tensors.get(`pool.${name}.${i}`);
+        if (!t) throw new Error(`patn: the checkpoint lacks pool.${name}.${i}`);
+        images.push(t);
+      }
+      pool.loadStateTensors(images);
+    }
   }
 
   /** The generator's current learning rate (all three optimisers share the schedule). */

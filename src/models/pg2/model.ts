@@ -6,7 +6,7 @@ import * as torch from '../../torch/index.js';
 import { pg2Mask } from '../../pose/index.js';
 import type { PairBatch } from '../batch.js';
 import { glorotInit, tflibStdevInit } from '../layers/init.js';
-import { lossValue, type OptimizerLike, type TrainableModel } from '../registry.js';
+import { lossValue, type OptimizerLike, type TrainableModel, type TrainingState } from '../registry.js';
 import { pg2Stage1Steps, validatePg2Config, type Pg2Config } from './config.js';
 import { Pg2Discriminator } from './discriminator.js';
 import { Pg2Generator } from './generator.js';
@@ -174,6 +174,13 @@ export class Pg2Model implements TrainableModel {
 
   /** The official optimisers run at a constant learning rate (their lr variable's halving never reaches Adam). */
   endEpoch(): void {}
+
+  /** Nothing beyond modules and optimisers: the learning rate is constant and the step lives in netG's trainSteps buffer. */
+  trainingState(): TrainingState {
+    return { tensors: new Map(), json: {} };
+  }
+
+  loadTrainingState(): void {}
 
   dispose(): void {
     this.generator.dispose();
