@@ -175,9 +175,16 @@ export class PairLoader {
         yield make();
       }
     } finally {
-      // Batches requested but not consumed (early break): wait for them and free what they made.
+      // Batches requested but not consumed (early break): wait for them and free what they made, so that no tensor
+      // outlives the loop that stopped consuming.
       for (const p of inflight) {
-        p.then((make) => { const b = make(); for (const t of Object.values(b)) if (t && typeof t === 'object' && 'dispose' in t) (t as { dispose(): void }).dispose(); }, () => undefined);
+        let batch: LoaderBatch;
+        try {
+          batch = (await p)();
+        } catch {
+          continue; // a batch that failed to build left nothing to free
+        }
+        for (const t of Object.values(batch)) if (t && typeof t === 'object' && 'dispose' in t) (t as { dispose(): void }).dispose();
       }
     }
   }

@@ -105,7 +105,7 @@ export class ImagePool {
   loadStateTensors(images: readonly torch.Tensor[]): void {
     if (images.length > this.size) throw new Error(`patn: an image pool of size ${this.size} cannot hold ${images.length} saved images`);
     this.dispose();
-    for (const t of images) this.images.push(torch.noGrad(() => t.detach().clone()).keep());
+    for (const t of images) this.images.push(torch.scope(() => torch.noGrad(() => t.detach().clone().keep())));
   }
 
   dispose(): void {
