@@ -44,7 +44,7 @@ ul.legend { list-style: none; margin: 6px 0 0; padding: 0; display: flex; flex-w
 .samples img { display: block; max-width: 100%; height: auto; image-rendering: pixelated; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid var(--line); padding: 6px 12px; text-align: right; vertical-align: top; }
-th:first-child, td:first-child { text-align: left; }
+th:first-child, td:first-child, th:last-child, td:last-child { text-align: left; }
 pre { background: var(--panel); border-radius: 6px; padding: 12px 14px; overflow: auto; font: 12px/1.5 ui-monospace, monospace; }
 td pre { margin: 0; padding: 4px 8px; text-align: left; }
 `;
