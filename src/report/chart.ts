@@ -68,12 +68,48 @@ function extent(values: readonly number[]): [number, number] {
   return [lo, hi];
 }
 
+/**
+ * Long logs have far more points than the plot has pixels. Past MAX_DRAWN finite points, each run of finite points
+ * keeps, per one of BUCKETS equal x slices, its lowest and highest point (in x order): the drawn line looks the same
+ * and spikes survive. Non-finite points are always kept, so breaks and their flags stay where they were.
+ */
+const BUCKETS = 1000;
+const MAX_DRAWN = 2 * BUCKETS;
+
+function decimate(points: Series['points'], x0: number, x1: number): Series['points'] {
+  if (points.filter(([, y]) => Number.isFinite(y)).length <= MAX_DRAWN) return points;
+  const out: Array<readonly [number, number]> = [];
+  let bucket = -1;
+  let low: readonly [number, number] | undefined;
+  let high: readonly [number, number] | undefined;
+  const flush = (): void => {
+    if (low && high) out.push(...(low === high ? [low] : low[0] <= high[0] ? [low, high] : [high, low]));
+    low = high = undefined;
+  };
+  for (const point of points) {
+    const [x, y] = point;
+    if (!Number.isFinite(y)) {
+      flush();
+      out.push(point);
+      continue;
+    }
+    const b = Math.min(BUCKETS - 1, Math.floor(((x - x0) / (x1 - x0)) * BUCKETS));
+    if (b !== bucket) flush();
+    bucket = b;
+    if (!low || y < low[1]) low = point;
+    if (!high || y > high[1]) high = point;
+  }
+  flush();
+  return out;
+}
+
 const fixed = (v: number): string => v.toFixed(1);
 
 /**
  * An SVG line chart of `series` with a legend, as an HTML `<figure>`. Each curve is one `<path class="series"
- * data-series=NAME data-points=N>` whose `d` holds exactly the N finite points (a non-finite value starts a new
- * sub-path); a point with no finite neighbour also gets a dot so a one-step log is visible.
+ * data-series=NAME data-points=N data-logged=L>` whose `d` holds exactly N points: all L finite points, or past
+ * 2000 of them, the lowest and highest per 1/1000 of the x range. A non-finite value starts a new sub-path and is
+ * flagged on the top edge; a point with no finite neighbour also gets a dot so a one-step log is visible.
  */
 export function lineChart(series: readonly Series[], options: ChartOptions): string {
   const finite = series.flatMap((s) => s.points.filter(([, y]) => Number.isFinite(y)));
@@ -127,7 +163,8 @@ export function lineChart(series: readonly Series[], options: ChartOptions): str
     const flags: string[] = [];
     let penDown = false;
     let nFinite = 0;
-    s.points.forEach(([x, y], j) => {
+    const drawn = decimate(s.points, x0, x1);
+    drawn.forEach(([x, y], j) => {
       if (!Number.isFinite(y)) {
         penDown = false;
         flags.push(`<path class="nonfinite" d="M${fixed(sx(x))},${MARGIN.top}l-4,-7h8z" fill="${colour}"><title>${name} = ${formatNumber(y)} at ${x}</title></path>`);
@@ -136,14 +173,15 @@ export function lineChart(series: readonly Series[], options: ChartOptions): str
       nFinite++;
       segments.push(`${penDown ? 'L' : 'M'}${fixed(sx(x))},${fixed(sy(y))}`);
       penDown = true;
-      const before = s.points[j - 1];
-      const after = s.points[j + 1];
+      const before = drawn[j - 1];
+      const after = drawn[j + 1];
       const isolated = !(before && Number.isFinite(before[1])) && !(after && Number.isFinite(after[1]));
       if (isolated) dots.push(`<circle class="dot" cx="${fixed(sx(x))}" cy="${fixed(sy(y))}" r="3" fill="${colour}"/>`);
     });
+    const logged = s.points.filter(([, y]) => Number.isFinite(y)).length;
     const last = s.points[s.points.length - 1];
     const lastText = last ? `${formatNumber(last[1])} at ${last[0]}` : 'none';
-    parts.push(`<path class="series" data-series="${name}" data-points="${nFinite}" d="${segments.join('')}" stroke="${colour}">` +
+    parts.push(`<path class="series" data-series="${name}" data-points="${nFinite}" data-logged="${logged}" d="${segments.join('')}" stroke="${colour}">` +
       `<title>${name}: last ${lastText}</title></path>`, ...dots, ...flags);
     const badge = flags.length ? ` <span class="bad">${flags.length} non-finite</span>` : '';
     legend.push(`<li><span class="swatch" style="background:${colour}"></span>${name} <span class="last">${lastText}</span>${badge}</li>`);

@@ -8,11 +8,21 @@ import {
   CONFIG, DIVERGED_G_L1, EVALS, INF_STEPS, LAST_STEP, NAN_STEPS, RESUME_FROM, SAMPLE_SIZE, SAMPLE_STEPS, makeRunDir,
 } from './run-dir-fixture.js';
 
+interface Path {
+  /** data-points: what the path says it draws. */
+  declared: number;
+  /** data-logged: the finite values logged for the series. */
+  logged: number;
+  /** The points actually in `d`. */
+  inD: number;
+  d: string;
+}
+
 interface Chart {
   title: string;
   body: string;
   /** data-series -> the path's declared count and the points actually in its `d`. */
-  paths: Map<string, { declared: number; inD: number; d: string }>;
+  paths: Map<string, Path>;
   yTicks: number[];
 }
 
@@ -20,9 +30,9 @@ function charts(html: string): Map<string, Chart> {
   const out = new Map<string, Chart>();
   for (const m of html.matchAll(/<figure class="chart"><figcaption>([^<]*)<\/figcaption>(.*?)<\/figure>/gs)) {
     const [, title, body] = m as unknown as [string, string, string];
-    const paths = new Map<string, { declared: number; inD: number; d: string }>();
-    for (const p of body.matchAll(/<path class="series" data-series="([^"]*)" data-points="(\d+)" d="([^"]*)"/g)) {
-      paths.set(p[1]!, { declared: Number(p[2]), inD: (p[3]!.match(/[ML]/g) ?? []).length, d: p[3]! });
+    const paths = new Map<string, Path>();
+    for (const p of body.matchAll(/<path class="series" data-series="([^"]*)" data-points="(\d+)" data-logged="(\d+)" d="([^"]*)"/g)) {
+      paths.set(p[1]!, { declared: Number(p[2]), logged: Number(p[3]), inD: (p[4]!.match(/[ML]/g) ?? []).length, d: p[4]! });
     }
     const yTicks = [...body.matchAll(/<text class="tick"[^>]*text-anchor="end"[^>]*>([^<]*)</g)].map((t) => Number(t[1]));
     out.set(title, { title, body, paths, yTicks });
@@ -32,6 +42,10 @@ function charts(html: string): Map<string, Chart> {
 
 function xsOf(d: string): number[] {
   return [...d.matchAll(/[ML]([-\d.]+),/g)].map((m) => Number(m[1]));
+}
+
+function ysOf(d: string): number[] {
+  return [...d.matchAll(/[ML][-\d.]+,([-\d.]+)/g)].map((m) => Number(m[1]));
 }
 
 test('the report draws every loss, the learning rate and the step time, one point per logged step', async () => {
@@ -57,6 +71,7 @@ test('the report draws every loss, the learning rate and the step time, one poin
         const path = chart.paths.get(name)!;
         assert.equal(path.declared, n, `${title} ${name} declares ${n} points`);
         assert.equal(path.inD, n, `${title} ${name} draws ${n} points`);
+        assert.equal(path.logged, n, `${title} ${name}: ${n} finite values logged`);
         const xs = xsOf(path.d);
         assert.ok(xs.every((x, i) => i === 0 || x > xs[i - 1]!), `${name}: steps strictly increase (duplicates merged)`);
       }
@@ -181,6 +196,33 @@ test('a one-step log and an all-NaN series still make a readable chart', () => {
     assert.equal(d.paths.get('D_PB')!.inD, 0);
     assert.match(d.body, /<title>D_PB = NaN at 7<\/title>/);
     assert.match(html, /No sample grids yet/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a long log is drawn with at most 2000 points per curve, spikes and breaks kept', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'reposer-report-'));
+  const steps = 20_000;
+  const spike = 12_345;
+  const broken = 15_000;
+  try {
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(CONFIG));
+    const lines = [];
+    for (let step = 1; step <= steps; step++) {
+      const G_L1 = step === spike ? 50 : step === broken ? 'NaN' : 0.1 + 0.01 * Math.sin(step);
+      lines.push(JSON.stringify({ step, losses: { G_L1 } }));
+    }
+    writeFileSync(join(dir, 'log.jsonl'), `${lines.join('\n')}\n`);
+    const path = charts(readFileSync(writeReport(dir), 'utf8')).get('Generator losses (G_*)')!.paths.get('G_L1')!;
+    assert.equal(path.logged, steps - 1);
+    assert.equal(path.declared, path.inD);
+    assert.ok(path.inD <= 2000 && path.inD > 1000, `${path.inD} points drawn`);
+    assert.equal((path.d.match(/M/g) ?? []).length, 2, 'the NaN still breaks the line');
+    const xs = xsOf(path.d);
+    assert.ok(xs.every((x, i) => i === 0 || x >= xs[i - 1]!), 'x order kept');
+    // The plot's top is at y = 30 and its height 210; 4% air is left above the highest value.
+    assert.ok(Math.min(...ysOf(path.d)) < 40, 'the spike at 50 reaches the top of the plot');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
