@@ -28,14 +28,14 @@ export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
-/** Short human form of a number: 3 significant digits, exponent form for the very small or large. */
-export function formatNumber(v: number): string {
+/** Short human form of a number: `digits` significant digits, exponent form for the very small or large. */
+export function formatNumber(v: number, digits = 3): string {
   if (Number.isNaN(v)) return 'NaN';
   if (!Number.isFinite(v)) return v > 0 ? '∞' : '−∞';
   if (v === 0) return '0';
   const a = Math.abs(v);
-  if (a < 1e-3 || a >= 1e6) return v.toExponential(2).replace(/\.?0+e/, 'e').replace('e+', 'e');
-  return String(Number(v.toPrecision(3)));
+  if (a < 1e-3 || a >= 1e6) return v.toExponential(digits - 1).replace(/\.?0+e/, 'e').replace('e+', 'e');
+  return String(Number(v.toPrecision(digits)));
 }
 
 /** Tick values covering [lo, hi] at a 1-2-5 spacing, about `count` of them. */

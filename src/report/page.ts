@@ -147,7 +147,8 @@ function evalTable(run: RunDir): string {
   const metrics = [...new Set(run.evals.flatMap((e) => Object.keys(e.metrics)))];
   const head = ['protocol', ...metrics, 'count', 'settings'].map((h) => `<th>${escapeHtml(h)}</th>`).join('');
   const rows = run.evals.map((e) => {
-    const cells = metrics.map((m) => `<td>${m in e.metrics ? formatNumber(e.metrics[m]!) : '–'}</td>`).join('');
+    // Papers report these to 3 decimals (SSIM 0.773, IS 3.209), so 4 significant digits.
+    const cells = metrics.map((m) => `<td>${m in e.metrics ? formatNumber(e.metrics[m]!, 4) : '–'}</td>`).join('');
     const settings = e.settings ? `<pre>${escapeHtml(JSON.stringify(e.settings, null, 2))}</pre>` : '–';
     return `<tr><td>${escapeHtml(e.protocol)}</td>${cells}<td>${e.count}</td><td>${settings}</td></tr>`;
   });

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseLog, readRunDir, thinEvenly, writeReport } from '../../../src/report/index.js';
+import { formatNumber } from '../../../src/report/chart.js';
 import {
   CONFIG, DIVERGED_G_L1, EVALS, INF_STEPS, LAST_STEP, NAN_STEPS, RESUME_FROM, SAMPLE_SIZE, SAMPLE_STEPS, makeRunDir,
 } from './run-dir-fixture.js';
@@ -119,7 +120,7 @@ test('the report embeds the samples, the eval table and the config, and referenc
     assert.deepEqual(headers, ['protocol', 'ssim', 'l1', 'mask_ssim', 'is', 'count', 'settings']);
     const rows = [...table.matchAll(/<tr><td>([^<]*)<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td><td>(\d+)<\/td>/g)];
     assert.deepEqual(rows.map((r) => r.slice(1, 7)), [
-      ['patn', '0.773', '0.181', '0.811', '–', '12000'], ['pg2', '0.762', '–', '–', '3.21', '12000'],
+      ['patn', '0.773', '0.181', '0.811', '–', '12000'], ['pg2', '0.762', '–', '–', '3.209', '12000'],
     ]);
     assert.equal(EVALS.length, rows.length);
 
@@ -265,4 +266,10 @@ test('the page is written atomically: to a temp name beside it, renamed, no temp
     rmSync(dir, { recursive: true, force: true });
     rmSync(outDir, { recursive: true, force: true });
   }
+});
+
+test('numbers are labelled short: 3 significant digits, exponents for the very small, words for non-finite', () => {
+  assert.deepEqual([0.0002, 0.00015, 0.69314, 412.5, 12000, 0, 2.5e7, NaN, Infinity, -Infinity].map((v) => formatNumber(v)),
+    ['2e-4', '1.5e-4', '0.693', '413', '12000', '0', '2.5e7', 'NaN', '∞', '−∞']);
+  assert.equal(formatNumber(3.20934, 4), '3.209');
 });
