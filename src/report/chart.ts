@@ -20,7 +20,8 @@ export interface ChartOptions {
 
 const WIDTH = 760;
 const HEIGHT = 280;
-const MARGIN = { left: 64, right: 16, top: 30, bottom: 40 };
+// The right margin leaves room for half of the last step label (e.g. "600000") centred on the plot edge.
+const MARGIN = { left: 64, right: 28, top: 30, bottom: 40 };
 // Ten hues that stay apart for colour-blind readers (the Tableau 10 set).
 const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 
@@ -103,6 +104,28 @@ function decimate(points: Series['points'], x0: number, x1: number): Series['poi
   return out;
 }
 
+/**
+ * GAN losses spike. When the full range of a chart's values is more than OUTLIER_SPAN times the range of its middle
+ * 98% (1st to 99th percentile), the axis is cut to that middle range plus half of it on each side; the few values
+ * outside run along the frame and are flagged, so one spike cannot flatten every other curve. Short logs (under
+ * about 50 values) are never cut: there the percentiles are the extremes.
+ */
+const OUTLIER_SPAN = 4;
+
+function yRange(ys: readonly number[]): { lo: number; hi: number; cut: boolean } {
+  if (ys.length === 0) return { lo: 0, hi: 1, cut: false };
+  const [lo, hi] = extent(ys);
+  const sorted = Float64Array.from(ys).sort();
+  const quantile = (q: number): number => sorted[Math.round(q * (sorted.length - 1))]!;
+  const [qLo, qHi] = [quantile(0.01), quantile(0.99)];
+  const middle = qHi - qLo;
+  if (!(middle > 0) || hi - lo <= OUTLIER_SPAN * middle) {
+    const [a, b] = paddedRange(lo, hi);
+    return { lo: a, hi: b, cut: false };
+  }
+  return { lo: Math.max(lo, qLo - middle / 2), hi: Math.min(hi, qHi + middle / 2), cut: true };
+}
+
 const fixed = (v: number): string => v.toFixed(1);
 
 /**
@@ -119,8 +142,8 @@ export function lineChart(series: readonly Series[], options: ChartOptions): str
 
   const [x0, x1] = paddedRange(...extent(xs));
   const ys = finite.map(([, y]) => y);
+  const { lo: yLo, hi: yHi, cut } = yRange(ys);
   // A little air above and below so a flat curve does not run along the frame.
-  const [yLo, yHi] = ys.length ? paddedRange(...extent(ys)) : [0, 1];
   const air = (yHi - yLo) * 0.04;
   const [y0, y1] = [yLo - air, yHi + air];
   const yTicks = niceTicks(y0, y1);
@@ -128,7 +151,8 @@ export function lineChart(series: readonly Series[], options: ChartOptions): str
   const plotW = WIDTH - MARGIN.left - MARGIN.right;
   const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
   const sx = (x: number): number => MARGIN.left + ((x - x0) / (x1 - x0)) * plotW;
-  const sy = (y: number): number => MARGIN.top + (1 - (y - y0) / (y1 - y0)) * plotH;
+  // Values beyond a cut axis are drawn on the frame (and flagged below).
+  const sy = (y: number): number => MARGIN.top + (1 - (Math.min(y1, Math.max(y0, y)) - y0) / (y1 - y0)) * plotH;
   const bottom = MARGIN.top + plotH;
 
   const parts: string[] = [];
@@ -161,6 +185,7 @@ export function lineChart(series: readonly Series[], options: ChartOptions): str
     const segments: string[] = [];
     const dots: string[] = [];
     const flags: string[] = [];
+    const outliers: string[] = [];
     let penDown = false;
     let nFinite = 0;
     const drawn = decimate(s.points, x0, x1);
@@ -171,6 +196,11 @@ export function lineChart(series: readonly Series[], options: ChartOptions): str
         return;
       }
       nFinite++;
+      if (y > y1 || y < y0) {
+        const edge = y > y1 ? `M${fixed(sx(x))},${MARGIN.top - 1}l-4,-7h8z` : `M${fixed(sx(x))},${bottom + 1}l-4,7h8z`;
+        outliers.push(`<path class="outlier" d="${edge}" stroke="${colour}"><title>${name} = ${formatNumber(y)} at ${x}, ` +
+          `${y > y1 ? 'above' : 'below'} the cut axis</title></path>`);
+      }
       segments.push(`${penDown ? 'L' : 'M'}${fixed(sx(x))},${fixed(sy(y))}`);
       penDown = true;
       const before = drawn[j - 1];
@@ -182,12 +212,17 @@ export function lineChart(series: readonly Series[], options: ChartOptions): str
     const last = s.points[s.points.length - 1];
     const lastText = last ? `${formatNumber(last[1])} at ${last[0]}` : 'none';
     parts.push(`<path class="series" data-series="${name}" data-points="${nFinite}" data-logged="${logged}" d="${segments.join('')}" stroke="${colour}">` +
-      `<title>${name}: last ${lastText}</title></path>`, ...dots, ...flags);
-    const badge = flags.length ? ` <span class="bad">${flags.length} non-finite</span>` : '';
+      `<title>${name}: last ${lastText}</title></path>`, ...dots, ...flags, ...outliers);
+    const offScale = s.points.filter(([, y]) => y > y1 || y < y0).length;
+    let badge = flags.length ? ` <span class="bad">${flags.length} non-finite</span>` : '';
+    if (offScale) badge += ` <span class="off">${offScale} off the axis</span>`;
     legend.push(`<li><span class="swatch" style="background:${colour}"></span>${name} <span class="last">${lastText}</span>${badge}</li>`);
   });
 
   return `<figure class="chart"><figcaption>${title}</figcaption>` +
     `<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label="${title}">${parts.join('')}</svg>` +
-    `<ul class="legend">${legend.join('')}</ul></figure>`;
+    `<ul class="legend">${legend.join('')}</ul>` +
+    (cut ? `<p class="cut">The y axis is cut to ${formatNumber(yLo)} – ${formatNumber(yHi)} so that a few outlying values do ` +
+      'not flatten the rest; they run along the frame, flagged with an open triangle.</p>' : '') +
+    '</figure>';
 }

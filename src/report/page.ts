@@ -38,6 +38,9 @@ ul.legend { list-style: none; margin: 6px 0 0; padding: 0; display: flex; flex-w
 .swatch { display: inline-block; width: 12px; height: 3px; vertical-align: middle; margin-right: 5px; }
 .last { color: var(--muted); font-variant-numeric: tabular-nums; }
 .bad { color: #b3261e; font-weight: 600; }
+.off { color: var(--muted); font-style: italic; }
+p.cut { margin: 4px 0 0; font-size: 12px; color: var(--muted); }
+svg .outlier { fill: #fff; stroke-width: 1.2; }
 .empty { color: var(--muted); font-style: italic; }
 .samples { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
 .samples figure { border: 1px solid var(--line); border-radius: 6px; padding: 8px; }

@@ -89,6 +89,7 @@ test('the report draws every loss, the learning rate and the step time, one poin
     const merged = readRunDir(dir).log;
     assert.equal(merged.length, LAST_STEP);
     assert.notEqual(merged.find((e) => e.step === RESUME_FROM)!.losses.G_L1, DIVERGED_G_L1, 'the resumed line wins');
+    assert.doesNotMatch(html, /class="cut"/, 'no axis is cut when no value is an outlier');
     // The stage change is marked on every chart.
     for (const chart of found.values()) assert.match(chart.body, /<text class="marker-label"[^>]*>main<\/text>/);
   } finally {
@@ -202,7 +203,7 @@ test('a one-step log and an all-NaN series still make a readable chart', () => {
   }
 });
 
-test('a long log is drawn with at most 2000 points per curve, spikes and breaks kept', () => {
+test('a long log is drawn with at most 2000 points per curve, its axis cut past a spike, breaks kept', () => {
   const dir = mkdtempSync(join(tmpdir(), 'reposer-report-'));
   const steps = 20_000;
   const spike = 12_345;
@@ -215,15 +216,23 @@ test('a long log is drawn with at most 2000 points per curve, spikes and breaks 
       lines.push(JSON.stringify({ step, losses: { G_L1 } }));
     }
     writeFileSync(join(dir, 'log.jsonl'), `${lines.join('\n')}\n`);
-    const path = charts(readFileSync(writeReport(dir), 'utf8')).get('Generator losses (G_*)')!.paths.get('G_L1')!;
+    const chart = charts(readFileSync(writeReport(dir), 'utf8')).get('Generator losses (G_*)')!;
+    const path = chart.paths.get('G_L1')!;
     assert.equal(path.logged, steps - 1);
     assert.equal(path.declared, path.inD);
     assert.ok(path.inD <= 2000 && path.inD > 1000, `${path.inD} points drawn`);
     assert.equal((path.d.match(/M/g) ?? []).length, 2, 'the NaN still breaks the line');
     const xs = xsOf(path.d);
     assert.ok(xs.every((x, i) => i === 0 || x >= xs[i - 1]!), 'x order kept');
-    // The plot's top is at y = 30 and its height 210; 4% air is left above the highest value.
-    assert.ok(Math.min(...ysOf(path.d)) < 40, 'the spike at 50 reaches the top of the plot');
+    // The spike would flatten the ripple around 0.1 to a line: the axis is cut, the spike runs along the top of the
+    // frame (y = 30) and is flagged, and the ripple fills the plot (210 high).
+    assert.match(chart.body, /<p class="cut">The y axis is cut to 0\.09\d* – 0\.1\d* /);
+    assert.match(chart.body, /<title>G_L1 = 50 at 12345, above the cut axis<\/title>/);
+    assert.match(chart.body, /G_L1 <span class="last">[^<]*<\/span> <span class="bad">1 non-finite<\/span> <span class="off">1 off the axis<\/span>/);
+    const ys = ysOf(path.d);
+    assert.equal(Math.min(...ys), 30, 'the spike sits on the frame');
+    const ripple = ys.filter((y) => y > 30);
+    assert.ok(Math.max(...ripple) - Math.min(...ripple) > 100, `the ripple spans ${Math.max(...ripple) - Math.min(...ripple)} of 210`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
