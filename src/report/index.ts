@@ -31,7 +31,8 @@ export function writeReport(runDir: string, options: ReportOptions = {}): string
     renameSync(temp, out);
   } catch (err) {
     rmSync(temp, { force: true });
-    throw err;
+    throw new Error(`cannot write the report to ${out}: ${(err as Error).message}; check that its folder exists and is writable`,
+      { cause: err });
   }
   return out;
 }

@@ -269,7 +269,8 @@ test('the page is written atomically: to a temp name beside it, renamed, no temp
     assert.deepEqual(readdirSync(outDir), ['page.html']);
     // A directory where the page should go makes the rename fail; the temp file must not stay.
     mkdirSync(join(outDir, 'blocked.html', 'inside'), { recursive: true });
-    assert.throws(() => writeReport(dir, { out: join(outDir, 'blocked.html') }));
+    assert.throws(() => writeReport(dir, { out: join(outDir, 'blocked.html') }), /cannot write the report to .*blocked\.html: /);
+    assert.throws(() => writeReport(dir, { out: join(outDir, 'missing', 'page.html') }), /check that its folder exists/);
     assert.deepEqual(readdirSync(outDir).sort(), ['blocked.html', 'page.html']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
