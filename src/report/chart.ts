@@ -213,7 +213,7 @@ export function lineChart(series: readonly Series[], options: ChartOptions): str
     const lastText = last ? `${formatNumber(last[1])} at ${last[0]}` : 'none';
     parts.push(`<path class="series" data-series="${name}" data-points="${nFinite}" data-logged="${logged}" d="${segments.join('')}" stroke="${colour}">` +
       `<title>${name}: last ${lastText}</title></path>`, ...dots, ...flags, ...outliers);
-    const offScale = s.points.filter(([, y]) => y > y1 || y < y0).length;
+    const offScale = s.points.filter(([, y]) => Number.isFinite(y) && (y > y1 || y < y0)).length;
     let badge = flags.length ? ` <span class="bad">${flags.length} non-finite</span>` : '';
     if (offScale) badge += ` <span class="off">${offScale} off the axis</span>`;
     legend.push(`<li><span class="swatch" style="background:${colour}"></span>${name} <span class="last">${lastText}</span>${badge}</li>`);

@@ -82,7 +82,9 @@ test('the report draws every loss, the learning rate and the step time, one poin
     assert.equal((g.paths.get('G_GAN')!.d.match(/M/g) ?? []).length, 3, 'G_GAN: NaN at 40-41 and 250 leave three runs');
     for (const step of NAN_STEPS) assert.match(g.body, new RegExp(`<title>G_GAN = NaN at ${step}</title>`));
     assert.match(found.get('Discriminator losses (D_*)')!.body, new RegExp(`<title>D_PP = ∞ at ${INF_STEPS[0]}</title>`));
-    assert.match(g.body, /G_GAN <span class="last">[^<]*<\/span> <span class="bad">3 non-finite<\/span>/);
+    assert.match(g.body, /G_GAN <span class="last">[^<]*<\/span> <span class="bad">3 non-finite<\/span><\/li>/);
+    assert.match(found.get('Discriminator losses (D_*)')!.body, /D_PP <span class="last">[^<]*<\/span> <span class="bad">1 non-finite<\/span><\/li>/,
+      'Infinity is non-finite, not off the axis');
     // The first run diverged (G_L1 = 1000) on the steps the resume logged again; the later lines win, so the
     // axis stays near the resumed values.
     assert.ok(g.yTicks.length >= 2 && Math.max(...g.yTicks) < 5, `G axis ${g.yTicks} ignores the overwritten ${DIVERGED_G_L1}`);
