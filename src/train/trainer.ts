@@ -1,12 +1,12 @@
 // The trainer: one loop for every family, running its official schedule in the official code's own units, staged
 // where the paper stages it (the stages are data in the config; the model knows what each trains). It writes the run
-// directory (docs/run-dir.md): config.json, log.jsonl, samples/, checkpoints/.
+// directory (docs/run-dir.md): config.json, log.jsonl, samples/, checkpoints/, which `reposer report` reads.
 //
 // Exact resume: a checkpoint holds every module and optimiser, the model's training state (image pools, schedules),
 // libtorch's generator state, the loader's position and the step. The loader's batches depend only on
 // (seed, epoch, index), so a run resumed from step k draws the same batches, dropout masks and pool choices as an
 // uninterrupted one: on CPU with the same thread count the weights are bitwise equal.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as torch from '../torch/index.js';
 import { openDataset, PairLoader, type Dataset, type LoaderBatch } from '../data/index.js';
@@ -121,6 +121,14 @@ async function sampleBatch(data: string, train: Dataset, family: ModelFamily, cf
   }
 }
 
+/** A killed run can leave half a line at the end of the log; a resumed run cuts it before appending. */
+function cutTornLogLine(path: string): void {
+  if (!existsSync(path)) return;
+  const text = readFileSync(path, 'utf8');
+  const end = text.lastIndexOf('\n') + 1;
+  if (end < text.length) truncateSync(path, Buffer.byteLength(text.slice(0, end)));
+}
+
 /** Learning rates of the model's optimisers by name (those that expose one). */
 function learningRates(model: TrainableModel): Record<string, number> {
   const out: Record<string, number> = {};
@@ -174,6 +182,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     step = state.step;
     position = state.loader;
     lastCheckpoint = dir;
+    cutTornLogLine(join(runDir, 'log.jsonl'));
   } else {
     saveResolvedConfig(runDir, cfg);
   }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import * as torch from '../../../src/torch/index.js';
 import { writeSynthDataset } from '../../../src/synth/index.js';
 import { train, listCheckpoints, TrainingError } from '../../../src/train/index.js';
+import { writeReport } from '../../../src/report/index.js';
 
 let root = '';
 let data = '';
@@ -55,6 +56,19 @@ test('PATN tiny: stopped at step 3 and resumed, the run ends bitwise equal to an
   assert.deepEqual(lines.map((l) => l.step), [1, 2, 3, 4, 5, 6, 7, 8]);
   assert.ok(lines.every((l) => Number.isFinite(l.losses.G_L1) && l.lr.optimizer_G! > 0 && l.time.dataMs >= 0));
   assert.equal(torch.memory().numTensors, start, 'the trainer released every tensor');
+  // The report reads what the trainer wrote.
+  const html = readFileSync(writeReport(join(root, 'b')), 'utf8');
+  assert.match(html, /G_L1/);
+});
+
+test('sample grids: source | target pose | generated | target, one row per pair', async () => {
+  const out = join(root, 'samples');
+  await train({ ...common, steps: 2, sampleEvery: 2, data, out });
+  const grids = readdirSync(join(out, 'samples'));
+  assert.deepEqual(grids, ['step-00000002.png']);
+  const { default: sharp } = await import('sharp');
+  const meta = await sharp(join(out, 'samples', grids[0] as string)).metadata();
+  assert.deepEqual([meta.width, meta.height], [1.5 * 4 * 16, 1.5 * 2 * 32], 'two pairs (the tiny batch), four 16-wide columns, scaled 1.5');
 });
 
 test('a non-finite loss stops the run with the loss and the step; the last good checkpoint survives', async () => {
