@@ -12,32 +12,14 @@ import { getModel, loaderOptions, resolveModelConfig, type TrainableModel } from
 import { DEFAULT_VGG19_WEIGHTS } from '../models/layers/vgg.js';
 import { saveResolvedConfig } from '../models/config.js';
 import '../models/index.js';
+import type { Command } from 'commander';
+import { nonNegativeInt, positiveInt } from './options.js';
 
-interface DemoOptions {
+export interface DemoOptions {
   out: string;
   steps: number;
   identities: number;
   seed: number;
-}
-
-function parseArgs(args: string[]): DemoOptions {
-  const o: DemoOptions = { out: 'runs/demo', steps: 150, identities: 40, seed: 0 };
-  for (let i = 0; i < args.length; i++) {
-    const [key, inline] = (args[i] as string).split('=', 2) as [string, string | undefined];
-    const value = inline ?? args[++i];
-    if (value === undefined) throw new Error(`demo: ${key} needs a value`);
-    const int = (): number => {
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`demo: ${key} must be a positive integer, got '${value}'`);
-      return n;
-    };
-    if (key === '--out') o.out = value;
-    else if (key === '--steps') o.steps = int();
-    else if (key === '--identities') o.identities = int();
-    else if (key === '--seed') o.seed = int();
-    else throw new Error(`demo: unknown option '${key}'. Options: --out DIR, --steps N, --identities N, --seed S`);
-  }
-  return o;
 }
 
 function disposeBatch(b: LoaderBatch): void {
@@ -85,8 +67,7 @@ async function sampleSheet(model: TrainableModel, batch: LoaderBatch, path: stri
     .toFile(path);
 }
 
-export async function demo(args: string[]): Promise<void> {
-  const o = parseArgs(args);
+export async function demo(o: DemoOptions): Promise<void> {
   const out = resolve(o.out);
   mkdirSync(out, { recursive: true });
   torch.manualSeed(o.seed);
@@ -165,4 +146,15 @@ export async function demo(args: string[]): Promise<void> {
   console.log(`[${seconds()}] wrote ${sheet} (columns: source, target pose, generated, real target) and ${runDir}`);
   for (const b of held) disposeBatch(b);
   model.dispose();
+}
+
+export function registerDemo(program: Command): void {
+  program.command('demo')
+    .description('synthesise people, train a narrowed PATN on them, write held-out samples (what `make demo` runs)')
+    .option('--out <dir>', 'output folder', 'runs/demo')
+    .option('--steps <n>', 'training steps', positiveInt, 150)
+    .option('--identities <n>', 'synthetic people', positiveInt, 40)
+    .option('--seed <s>', 'seed', nonNegativeInt, 0)
+    .addHelpText('after', '\nExample:\n  reposer demo --steps 200 --identities 20')
+    .action((o: DemoOptions) => demo(o));
 }

@@ -1,4 +1,5 @@
 // `reposer models [--json]`: the registered model families and their parameter counts for every preset.
+import type { Command } from 'commander';
 import { countParameters, listModels, PRESETS, type Preset } from '../models/index.js';
 
 export interface ModelListing {
@@ -21,19 +22,23 @@ export function listModelsWithCounts(): ModelListing[] {
 
 const millions = (n: number): string => `${(n / 1e6).toFixed(2)} M`;
 
-export async function runModels(args: string[]): Promise<void> {
-  const unknown = args.filter((a) => a !== '--json');
-  if (unknown.length) throw new Error(`models: unknown argument '${unknown[0]}'. Usage: reposer models [--json]`);
-  const listing = listModelsWithCounts();
-  if (args.includes('--json')) {
-    console.log(JSON.stringify(listing, null, 2));
-    return;
-  }
-  for (const m of listing) {
-    console.log(`${m.name}: ${m.summary}`);
-    for (const [preset, counts] of Object.entries(m.configs)) {
-      const parts = Object.entries(counts).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${millions(v)}`);
-      console.log(`  ${preset.padEnd(12)} ${parts.join(', ')}  (total ${millions(counts.total as number)})`);
-    }
-  }
+export function registerModels(program: Command): void {
+  program.command('models')
+    .description('list the registered model families with parameter counts per preset')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  reposer models --json')
+    .action((o: { json?: boolean }) => {
+      const listing = listModelsWithCounts();
+      if (o.json) {
+        console.log(JSON.stringify(listing, null, 2));
+        return;
+      }
+      for (const m of listing) {
+        console.log(`${m.name}: ${m.summary}`);
+        for (const [preset, counts] of Object.entries(m.configs)) {
+          const parts = Object.entries(counts).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${millions(v)}`);
+          console.log(`  ${preset.padEnd(12)} ${parts.join(', ')}  (total ${millions(counts.total as number)})`);
+        }
+      }
+    });
 }

@@ -8,28 +8,24 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { formatPairsCsv, readAnnotationCsvSync } from '../../../src/data/formats.js';
 import { makePairs } from '../../../src/data/pairs.js';
-import { dataCommands, parseArgs } from '../../../src/cli/data.js';
 import { NO_SHARED, SHARED } from './shared-data.js';
 
 const run = (...args: string[]): ReturnType<typeof spawnSync> =>
   spawnSync(process.execPath, ['dist/src/cli/main.js', 'data', ...args], { encoding: 'utf8' });
 
-test('data help lists the subcommands from the table; an unknown one fails naming it', () => {
-  const help = run('help');
+test('data --help lists the subcommands; an unknown subcommand or option fails naming it', () => {
+  const help = run('--help');
   assert.equal(help.status, 0);
-  for (const name of Object.keys(dataCommands)) assert.match(String(help.stdout), new RegExp(`\\n  ${name} `));
+  for (const name of ['check', 'draw', 'pairs', 'synth', 'synth-grid']) assert.match(String(help.stdout), new RegExp(`\\n  ${name}\\b`));
   const bad = run('nope');
   assert.equal(bad.status, 1);
-  assert.match(String(bad.stderr), /unknown data subcommand 'nope'/);
-  assert.match(String(run('check').stderr), /give one dataset directory/);
+  assert.match(String(bad.stderr), /unknown command 'nope'/);
+  assert.match(String(run('check').stderr), /missing required argument 'dir'/);
   assert.match(String(run('check', '/nonexistent-dir-xyz').stdout), /does not exist/);
-});
-
-test('parseArgs: --k v, --k=v, flags, positionals, and a missing value', () => {
-  const { positional, options } = parseArgs(['a', '--x', '1', '--y=-40', '--f', 'b'], ['f']);
-  assert.deepEqual(positional, ['a', 'b']);
-  assert.deepEqual([...options], [['x', '1'], ['y', '-40'], ['f', 'true']]);
-  assert.throws(() => parseArgs(['--x']), /--x needs a value/);
+  const flag = run('check', '/tmp', '--colour', 'red');
+  assert.equal(flag.status, 1);
+  assert.match(String(flag.stderr), /unknown option '--colour'/);
+  assert.match(String(run('check', '--help').stdout), /Example:\n {2}reposer data check/);
 });
 
 test('data pairs writes the pairs makePairs gives', { skip: NO_SHARED }, () => {
@@ -41,7 +37,7 @@ test('data pairs writes the pairs makePairs gives', { skip: NO_SHARED }, () => {
     assert.equal(r.status, 0, String(r.stderr));
     assert.match(String(r.stdout), /500 pairs/);
     assert.equal(readFileSync(out, 'utf8'), formatPairsCsv(makePairs(readAnnotationCsvSync(ann), { limit: 500, seed: 2 })));
-    assert.match(String(run('pairs', ann, '--out', out, '--limit', 'many').stderr), /--limit must be a non-negative integer/);
+    assert.match(String(run('pairs', ann, '--out', out, '--limit', 'many').stderr), /option '--limit <n>' argument 'many' is invalid\. expected a non-negative integer/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -8,7 +8,8 @@ import { readAnnotationCsvSync, readPairsCsvSync } from '../../../src/data/forma
 import { openDataset, parsingPath } from '../../../src/data/layouts.js';
 import { checkDataset } from '../../../src/data/check.js';
 import { NUM_JOINTS, type Pose } from '../../../src/pose/skeleton.js';
-import { synth } from '../../../src/cli/data-synth.js';
+import type { Command } from 'commander';
+import { buildProgram } from '../../../src/cli/program.js';
 import {
   identityOfName, makeIdentity, planSynthDataset, renderFigure, synthGridPng, writeSynthDataset, type SynthDatasetOptions,
 } from '../../../src/synth/index.js';
@@ -159,16 +160,26 @@ test('--image-format png keeps the rendered pixels exactly', async () => {
 
 test('reposer data synth: writes the layout and names bad options', async () => {
   const dir = tmp();
+  /** Runs `reposer data synth ARGS` in-process; commander's errors become rejections with its message. */
+  const synth = async (args: string[]): Promise<void> => {
+    const program = buildProgram();
+    const quiet = (c: Command): void => {
+      c.exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+      c.commands.forEach(quiet);
+    };
+    quiet(program);
+    await program.parseAsync(['data', 'synth', ...args], { from: 'user' });
+  };
   try {
     await synth(['--out', dir, '--size', '128x64', '--identities', '2', '--poses', '2', '--seed', '3']);
     for (const f of ['synth-annotation-train.csv', 'synth-annotation-test.csv', 'synth-pairs-train.csv', 'synth-pairs-test.csv', 'synth.json']) {
       assert.ok(existsSync(join(dir, f)), f);
     }
     await assert.rejects(synth(['--out', dir, '--size', '12x6']), /--size: height and width must be integers in 16\.\.4096/);
-    await assert.rejects(synth(['--out', dir, '--poses', '1']), /--poses must be an integer >= 2/);
+    await assert.rejects(synth(['--out', dir, '--poses', '1']), /poses must be an integer >= 2/);
     await assert.rejects(synth(['--out', dir, '--colour', 'red']), /unknown option '--colour'/);
-    await assert.rejects(synth(['--size', '128x64']), /--out DIR is required/);
-    await assert.rejects(synth(['--out', dir, '--seed', 'x']), /--seed: expected an integer/);
+    await assert.rejects(synth(['--size', '128x64']), /required option '--out <dir>' not specified/);
+    await assert.rejects(synth(['--out', dir, '--seed', 'x']), /option '--seed <s>' argument 'x' is invalid\. expected a non-negative integer/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
