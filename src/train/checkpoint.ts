@@ -58,8 +58,9 @@ export function saveCheckpoint(runDir: string, model: TrainableModel, state: Tra
   const root = join(runDir, CHECKPOINTS_DIR);
   mkdirSync(root, { recursive: true });
   const final = join(root, stepName(state.step));
+  // Half-written folders of a killed run (any process) are garbage: a complete checkpoint is always renamed.
+  for (const name of readdirSync(root)) if (/^\.step-\d{8}\.tmp-\d+$/.test(name)) rmSync(join(root, name), { recursive: true, force: true });
   const tmp = join(root, `.${stepName(state.step)}.tmp-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
   for (const [name, m] of model.modules()) torch.io.saveSafetensors(join(tmp, `${name}.safetensors`), m.stateDict());
   for (const [name, opt] of model.optimizers()) {
