@@ -34,8 +34,9 @@ function checkDType(dtype: unknown, what: string): asserts dtype is AutocastDTyp
  * Scopes nest; each restores the previous state when fn returns or throws. fn must be synchronous (the state is the
  * calling thread's and would leak across an await).
  *
- * Refused, as PyTorch 1.13 refuses them: CPU with float16 (libtorch's CPU autocast takes bfloat16 only), CUDA without
- * a CUDA device, and CUDA bfloat16 on a device without native bfloat16. CPU bfloat16 runs on any CPU, but without
+ * Refused with the reason, never silently run in float32: CPU with float16 (libtorch 1.13's CPU autocast takes bfloat16
+ * only; PyTorch warns, then raises), CUDA without a CUDA device (PyTorch warns and disables autocast), and CUDA
+ * bfloat16 on a device without native bfloat16 (PyTorch raises). CPU bfloat16 runs on any CPU, but without
  * AVX512-BF16 or AMX it is much slower than float32: ask autocastSupported() first.
  */
 export function autocast<T>(device: AutocastDevice, dtype: AutocastDType, fn: () => T, options: AutocastOptions = {}): T {
