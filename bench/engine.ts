@@ -5,11 +5,18 @@
 //   count. After warm-up the two sides alternate, a few steps each per round, so load from other processes falls on
 //   both; the report gives each side's median step and also the median of the per-round ratios. A second Python
 //   process runs with the glibc malloc settings the addon applies to itself, to separate engine from allocator.
+// - Mixed precision: the same step with the forward and loss under torch.autocast('cpu', 'bfloat16') (backward and
+//   Adam outside; parameters, gradients and Adam state stay float32), against python3-torch's autocast. Each AMP round
+//   runs one float32 and one AMP step per side, so the AMP/float32 ratio of each side is paired under the same load.
+//   bfloat16 pays off only where the CPU has AVX512-BF16 or AMX (the report says whether this one does); elsewhere
+//   libtorch's bfloat16 kernels are far slower than float32 (12-15x measured on the AVX2 EPYC), so the AMP rounds are few
+//   by default.
 // - Per-call overhead: torch.add on two 8-element float tensors, inside a scope (released every 1000 calls) and with
 //   explicit dispose(), vs Python's `for _ in range(n): torch.add(a, b)`; wall-clock medians, plus process CPU time.
 // Prints progress to stderr and ONE JSON object as the last line of stdout.
 //
-// Options (environment): BENCH_ROUNDS (default 8), BENCH_STEPS_PER_ROUND (2), BENCH_WARMUP (3), BENCH_TINY_N (200000).
+// Options (environment): BENCH_ROUNDS (default 8), BENCH_STEPS_PER_ROUND (2), BENCH_WARMUP (3), BENCH_TINY_N (200000),
+// BENCH_AMP_ROUNDS (3; 0 skips mixed precision), BENCH_AMP_WARMUP (1).
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -21,17 +28,19 @@ import * as torch from '../src/torch/index.js';
 const PYTHON = process.env.REPOSER_PYTHON ?? '/usr/bin/python3';
 const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'engine_py.py');
 
-const num = (name: string, def: number): number => {
+const num = (name: string, def: number, min = 1): number => {
   const v = process.env[name];
   if (v === undefined || v === '') return def;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${v}'`);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer of at least ${min}, got '${v}'`);
   return n;
 };
 const ROUNDS = num('BENCH_ROUNDS', 8);
 const STEPS_PER_ROUND = num('BENCH_STEPS_PER_ROUND', 2);
 const WARMUP = num('BENCH_WARMUP', 3);
 const TINY_N = num('BENCH_TINY_N', 200000);
+const AMP_ROUNDS = num('BENCH_AMP_ROUNDS', 3, 0);
+const AMP_WARMUP = num('BENCH_AMP_WARMUP', 1);
 const TINY_REPEATS = 5;
 const PAUSE_MS = 50;
 const INPUT = [4, 21, 128, 64] as const;
@@ -57,7 +66,8 @@ function convMacs(): number {
 
 interface TsTrain { times(steps: number): { ms: number[]; faults: number }; dispose(): void }
 
-function tsTrain(): TsTrain {
+/** The bench's train step; with amp, the forward and loss run under torch.autocast('cpu', 'bfloat16'). */
+function tsTrain(amp = false, warmup = WARMUP): TsTrain {
   const [n, c, h, w] = INPUT;
   const before = torch.memory().numTensors;
   // Uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) like nn.Conv2d's default; the values do not affect the timing.
@@ -77,7 +87,7 @@ function tsTrain(): TsTrain {
       // The forward runs in its own scope so its activations are released before backward, as Python's refcounting
       // does: autograd keeps what it saved and frees it node by node, and backward's buffers reuse that memory while
       // it is still in cache. Holding them to the end of the step made backward ~5% slower.
-      const loss = torch.scope(() => {
+      const forward = (): torch.Tensor => torch.scope(() => {
         let y = x;
         for (let i = 0; i < 3; i++) {
           y = torch.conv2d(y, params[2 * i] as torch.Tensor, params[2 * i + 1] as torch.Tensor, 1, 1);
@@ -85,16 +95,17 @@ function tsTrain(): TsTrain {
         }
         return torch.mseLoss(y, target);
       });
+      const loss = amp ? torch.autocast('cpu', 'bfloat16', forward) : forward();
       loss.backward();
     });
     opt.step();
     opt.zeroGrad();
   };
-  for (let i = 0; i < WARMUP; i++) step();
-  // 6 parameters, input, target and 12 Adam moments; a per-step leak would grow this.
-  const steady = torch.memory().numTensors;
+  for (let i = 0; i < warmup; i++) step();
   return {
     times(steps: number) {
+      // 6 parameters, input, target and 12 Adam moments per trainer; a per-step leak would grow the count.
+      const steady = torch.memory().numTensors;
       const ms: number[] = [];
       const f0 = process.resourceUsage().minorPageFault;
       for (let i = 0; i < steps; i++) {
@@ -188,6 +199,56 @@ function startPython(env: Record<string, string> = {}): { ask(cmd: Record<string
   };
 }
 
+type Python = ReturnType<typeof startPython>;
+
+/**
+ * The AMP comparison: per round, one float32 and one bfloat16-autocast step on each side. Ratios below 1 mean AMP is
+ * faster; amp_ratio_vs_fp32_* are medians of the per-round (paired) ratios.
+ */
+async function ampRounds(ts: TsTrain, py: Python): Promise<Record<string, unknown>> {
+  const native = torch.autocastSupported('cpu', 'bfloat16');
+  log(`AMP: bfloat16 autocast, ${AMP_ROUNDS} rounds of 1 step per side and precision; native bfloat16 on this CPU: ${native}`);
+  const info = (await py.ask({ op: 'setup_amp', warmup: AMP_WARMUP })) as PyReply & { autocast_cpu_dtype?: string };
+  if (info.autocast_cpu_dtype !== 'torch.bfloat16') throw new Error(`python's autocast dtype is ${info.autocast_cpu_dtype}, not bfloat16`);
+  const tsAmp = tsTrain(true, AMP_WARMUP);
+  const ms = { ts32: [] as number[], tsAmp: [] as number[], py32: [] as number[], pyAmp: [] as number[] };
+  const ratio = { ts: [] as number[], py: [] as number[], tsVsPy: [] as number[] };
+  for (let r = 0; r < AMP_ROUNDS; r++) {
+    await pause();
+    const a32 = median(ts.times(1).ms);
+    await pause();
+    const aAmp = median(tsAmp.times(1).ms);
+    await pause();
+    const b32 = median((await py.ask({ op: 'train', steps: 1 })).train_ms ?? []);
+    await pause();
+    const bAmp = median((await py.ask({ op: 'train', steps: 1, amp: true })).train_ms ?? []);
+    ms.ts32.push(a32);
+    ms.tsAmp.push(aAmp);
+    ms.py32.push(b32);
+    ms.pyAmp.push(bAmp);
+    ratio.ts.push(aAmp / a32);
+    ratio.py.push(bAmp / b32);
+    ratio.tsVsPy.push(aAmp / bAmp);
+    log(`AMP round ${r + 1}: ts ${a32.toFixed(1)} ms fp32, ${aAmp.toFixed(1)} ms bf16; py ${b32.toFixed(1)} ms fp32, ${bAmp.toFixed(1)} ms bf16`);
+  }
+  tsAmp.dispose();
+  const ampRatio = round(median(ratio.ts), 3);
+  return {
+    amp_dtype: 'bfloat16',
+    amp_native_bf16: native,
+    amp_rounds: AMP_ROUNDS,
+    amp_train_step_ms_ts: round(median(ms.tsAmp), 2),
+    amp_train_step_ms_py: round(median(ms.pyAmp), 2),
+    amp_fp32_step_ms_ts_same_rounds: round(median(ms.ts32), 2),
+    amp_fp32_step_ms_py_same_rounds: round(median(ms.py32), 2),
+    amp_ratio_vs_fp32_ts: ampRatio,
+    amp_ratio_vs_fp32_py: round(median(ratio.py), 3),
+    amp_ratio_ts_vs_py: round(median(ratio.tsVsPy), 3),
+    amp_goal: 'AMP step <= 0.5x the float32 step where the CPU has AVX512-BF16 or AMX',
+    amp_goal_met: native ? ampRatio <= 0.5 : 'not checkable: this CPU has neither avx512_bf16 nor amx_bf16, so bfloat16 runs on slow non-native paths',
+  };
+}
+
 async function main(): Promise<void> {
   const threads = torch.getNumThreads();
   const loadAtStart = loadavg()[0] as number;
@@ -222,8 +283,9 @@ async function main(): Promise<void> {
     ratios.push(median(a.ms) / median(b.train_ms ?? []));
     log(`round ${r + 1}: ts ${median(a.ms).toFixed(1)} ms, py ${median(b.train_ms ?? []).toFixed(1)} ms, py (malloc tuned) ${median(c.train_ms ?? []).toFixed(1)} ms`);
   }
-  ts.dispose();
   pyTuned.close();
+  const amp = AMP_ROUNDS > 0 ? await ampRounds(ts, py) : undefined;
+  ts.dispose();
   const tinyScope = tinyOpTimes(false);
   const tinyDispose = tinyOpTimes(true);
   const pyTiny = await py.ask({ op: 'tiny', n: TINY_N, repeats: TINY_REPEATS });
@@ -263,6 +325,7 @@ async function main(): Promise<void> {
     tiny_op_cpu_us_ts: round(median(tinyScope.cpu), 3),
     tiny_op_cpu_us_ts_dispose: round(median(tinyDispose.cpu), 3),
     tiny_op_cpu_us_py: round(median(pyTiny.tiny_cpu_us ?? []), 3),
+    ...amp,
     train_gflop_per_step: round(trainFlops / 1e9, 3),
     train_gflops: round(gflops, 1),
     flop_rule: 'convolutions only: forward = 2 x MACs (N*Cout*H*W*Cin*9 per conv); backward = 2 x forward (input and weight gradients); step = 3 x forward; ReLU, MSE and Adam not counted',

@@ -2,7 +2,8 @@
 # bench/engine.ts runs it as a server: /usr/bin/python3 bench/engine_py.py, one JSON command per stdin line, one JSON
 # reply per stdout line, so the two sides can alternate step by step under the same machine load.
 #   {"op": "setup", "threads": 2, "input": [4, 21, 128, 64], "warmup": 3}  -> {"threads", "torch"}
-#   {"op": "train", "steps": 2}                           -> {"train_ms": [...], "faults_per_step": minor page faults}
+#   {"op": "setup_amp", "warmup": 1}   -> {"autocast_cpu_dtype"}: a second net, trained under bfloat16 autocast
+#   {"op": "train", "steps": 2, "amp": false}            -> {"train_ms": [...], "faults_per_step": minor page faults}
 #   {"op": "tiny", "n": 200000, "repeats": 5}                              -> {"tiny_us": [...], "tiny_cpu_us": [...]}
 import json
 import resource
@@ -15,7 +16,9 @@ import torch.nn.functional as F
 
 
 class Train:
-    def __init__(self, shape, warmup):
+    def __init__(self, shape, warmup, amp=False):
+        # amp: the forward and loss under torch.autocast('cpu', bfloat16), backward and Adam outside, as recommended.
+        self.amp = amp
         n, c, h, w = shape
         self.net = nn.Sequential(
             nn.Conv2d(c, 64, 3, padding=1), nn.ReLU(),
@@ -29,7 +32,8 @@ class Train:
             self.step()
 
     def step(self):
-        loss = F.mse_loss(self.net(self.x), self.target)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.amp):
+            loss = F.mse_loss(self.net(self.x), self.target)
         loss.backward()
         self.opt.step()
         # The TS side clears gradients to none as well.
@@ -63,16 +67,22 @@ def tiny_op(n, repeats):
 
 def main():
     train = None
+    train_amp = None
+    shape = None
     for line in sys.stdin:
         cmd = json.loads(line)
         op = cmd["op"]
         if op == "setup":
             torch.set_num_threads(cmd["threads"])
             torch.manual_seed(0)
-            train = Train(cmd["input"], cmd["warmup"])
+            shape = cmd["input"]
+            train = Train(shape, cmd["warmup"])
             reply = {"threads": torch.get_num_threads(), "torch": torch.__version__}
+        elif op == "setup_amp":
+            train_amp = Train(shape, cmd["warmup"], amp=True)
+            reply = {"autocast_cpu_dtype": str(torch.get_autocast_cpu_dtype())}
         elif op == "train":
-            ms, faults = train.times(cmd["steps"])
+            ms, faults = (train_amp if cmd.get("amp") else train).times(cmd["steps"])
             reply = {"train_ms": ms, "faults_per_step": faults}
         elif op == "tiny":
             wall, cpu = tiny_op(cmd["n"], cmd["repeats"])

@@ -1,6 +1,8 @@
 #include "core.h"
 
 #include <torch/cuda.h>
+#include <ATen/autocast_mode.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 
 #include <malloc.h>
 #include <sched.h>
@@ -702,6 +704,82 @@ napi_value item(napi_env env, napi_callback_info info) {
   })
 }
 
+// ---- autocast: libtorch's own per-thread autocast state, entered and left as Python's torch.autocast does --------
+// The state is thread-local in libtorch, as it is in Python; each Node environment runs its ops on its own thread.
+
+bool arg_autocast_cuda(napi_env env, napi_value v) {
+  std::string device = arg_string(env, v, "device");
+  if (device == "cpu") return false;
+  if (device == "cuda") return true;
+  throw ArgError("argument 'device' must be 'cpu' or 'cuda', got '" + device + "'");
+}
+
+napi_value autocast_pair(napi_env env, bool enabled, at::ScalarType dtype) {
+  napi_value arr;
+  napi_check(env, napi_create_array_with_length(env, 2, &arr), "napi_create_array_with_length");
+  napi_check(env, napi_set_element(env, arr, 0, ret_bool(env, enabled)), "napi_set_element");
+  napi_check(env, napi_set_element(env, arr, 1, ret_int(env, static_cast<int64_t>(dtype))), "napi_set_element");
+  return arr;
+}
+
+napi_value autocast_state_of(napi_env env, bool cuda) {
+  return cuda ? autocast_pair(env, at::autocast::is_enabled(), at::autocast::get_autocast_gpu_dtype())
+              : autocast_pair(env, at::autocast::is_cpu_enabled(), at::autocast::get_autocast_cpu_dtype());
+}
+
+// The dtype is set first: libtorch refuses some (CPU takes only bfloat16 in 1.13), and a refusal must leave the
+// state as it was.
+void set_autocast(bool cuda, bool enabled, at::ScalarType dtype) {
+  if (cuda) {
+    at::autocast::set_autocast_gpu_dtype(dtype);
+    at::autocast::set_enabled(enabled);
+  } else {
+    at::autocast::set_autocast_cpu_dtype(dtype);
+    at::autocast::set_cpu_enabled(enabled);
+  }
+}
+
+// autocastState(device) -> [enabled, dtypeCode]
+napi_value autocast_state(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  REPOSER_GUARD("autocastState", "device", 0, { return autocast_state_of(env, arg_autocast_cuda(env, argv[0])); })
+}
+
+// autocastEnter(device, enabled, dtypeCode) -> the previous [enabled, dtypeCode], for autocastExit.
+// autocastExit(device, previousEnabled, previousDtypeCode): leaves one level; the outermost exit drops the cache of
+// lower-precision copies of leaf tensors (the weights), so they do not outlive the scope.
+napi_value autocast_enter_or_exit(napi_env env, napi_callback_info info, bool enter) {
+  size_t argc = 3;
+  napi_value argv[3];
+  Context* ctx = context_of(env, info, &argc, argv);
+  REPOSER_GUARD("autocast", "device,enabled,dtype", 0, {
+    bool cuda = arg_autocast_cuda(env, argv[0]);
+    bool enabled = arg_bool(env, argv[1], "enabled");
+    at::ScalarType dtype = arg_dtype(env, argv[2], "dtype");
+    if (!enter) {
+      if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+      set_autocast(cuda, enabled, dtype);
+      return ret_undefined(env);
+    }
+    napi_value previous = autocast_state_of(env, cuda);
+    set_autocast(cuda, enabled, dtype);
+    at::autocast::increment_nesting();
+    return previous;
+  })
+}
+
+napi_value autocast_enter(napi_env env, napi_callback_info info) { return autocast_enter_or_exit(env, info, true); }
+napi_value autocast_exit(napi_env env, napi_callback_info info) { return autocast_enter_or_exit(env, info, false); }
+
+// Whether the current CUDA device computes in bfloat16 natively (compute capability 8 or later; libtorch answers
+// through its cuDNN v8 bfloat16-convolution check, the one query of that kind a CPU-only build can make).
+napi_value cuda_bf16_supported(napi_env env, napi_callback_info info) {
+  REPOSER_NO_ARGS("cudaBf16Supported", ret_bool(env, torch::cuda::is_available() &&
+                                                      at::detail::getCUDAHooks().supportsBFloat16ConvolutionWithCuDNNv8()))
+}
+
 napi_value version(napi_env env, napi_callback_info info) { REPOSER_NO_ARGS("version", ret_string(env, TORCH_VERSION)) }
 
 }  // namespace
@@ -728,6 +806,10 @@ void register_core(napi_env env, napi_value exports, Context* ctx) {
   define(env, exports, ctx, "cudaDeviceCount", cuda_device_count);
   define(env, exports, ctx, "item", item);
   define(env, exports, ctx, "version", version);
+  define(env, exports, ctx, "autocastState", autocast_state);
+  define(env, exports, ctx, "autocastEnter", autocast_enter);
+  define(env, exports, ctx, "autocastExit", autocast_exit);
+  define(env, exports, ctx, "cudaBf16Supported", cuda_bf16_supported);
 }
 
 }  // namespace reposer

@@ -22,7 +22,11 @@ export function dtypeName(code: number): DType {
 
 export type TypedArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
 
-/** The typed array that holds a dtype's elements exactly; float16 and bfloat16 are read through float32. */
+/**
+ * The typed array that holds a dtype's elements exactly. Node 20 has no float16 or bfloat16 arrays: those dtypes are
+ * read back as Float32Array (exact: every float16 and bfloat16 value is a float32 value) and are created from a
+ * Float32Array (rounded to nearest even, as .to() does) or from a Uint16Array of their raw bits.
+ */
 export function typedArrayFor(dtype: DType, length: number): TypedArray {
   switch (dtype) {
     case 'float32': return new Float32Array(length);
@@ -45,6 +49,9 @@ export function dtypeOfTypedArray(a: ArrayBufferView): DType {
   if (a instanceof Int16Array) return 'int16';
   if (a instanceof Int8Array) return 'int8';
   if (a instanceof Uint8Array || a instanceof Uint8ClampedArray) return 'uint8';
+  if (a instanceof Uint16Array) {
+    throw new TypeError("a Uint16Array holds raw float16 or bfloat16 bits here (libtorch has no uint16): pass { dtype: 'bfloat16' } or { dtype: 'float16' }");
+  }
   throw new TypeError(`typed array ${a.constructor.name} has no matching dtype`);
 }
 

@@ -6,6 +6,7 @@ export type { DType, Device, TypedArray } from './dtype.js';
 export { isFloating } from './dtype.js';
 export * from './autograd.js';
 export * from './runtime.js';
+export * from './autocast.js';
 export * from './functional.js';
 export * as nn from './nn/index.js';
 export * as io from './io/index.js';

@@ -28,6 +28,10 @@ export interface NativeCore {
   cudaDeviceCount(): number;
   item(handle: number): number | boolean;
   version(): string;
+  autocastState(device: 'cpu' | 'cuda'): [boolean, number];
+  autocastEnter(device: 'cpu' | 'cuda', enabled: boolean, dtype: number): [boolean, number];
+  autocastExit(device: 'cpu' | 'cuda', enabled: boolean, dtype: number): void;
+  cudaBf16Supported(): boolean;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

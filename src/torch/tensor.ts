@@ -121,7 +121,10 @@ export class Tensor {
     return typeof v === 'boolean' ? Number(v) : v;
   }
 
-  /** A copy of the elements, row-major, in the typed array matching the dtype (bool as Uint8Array). */
+  /**
+   * A copy of the elements, row-major, in the typed array matching the dtype (bool as Uint8Array; float16 and
+   * bfloat16, which have no typed array in Node 20, as an exact Float32Array).
+   */
   data(): TypedArray {
     const dtype = this.dtype;
     if (dtype === 'float16' || dtype === 'bfloat16') {
@@ -303,7 +306,10 @@ type Nested = number | boolean | Nested[];
 
 /**
  * Makes a tensor from a typed array (shape defaults to 1-d) or from nested arrays of numbers or booleans.
- * Plain numbers give float32 unless `dtype` says otherwise; typed arrays keep their own dtype.
+ * Plain numbers give float32 unless `dtype` says otherwise; typed arrays keep their own dtype unless `dtype` casts
+ * them (a Float32Array with dtype 'bfloat16' or 'float16' rounds to nearest even), except a Uint16Array, which holds
+ * the raw bits of 'bfloat16' or 'float16' elements and needs that dtype. Read those dtypes back with data(), which
+ * gives a Float32Array, or as raw bits with io.tensorBytes.
  */
 export function tensor(data: Nested | ArrayBufferView, shapeOrOptions?: number[] | TensorOptions, maybeOptions: TensorOptions = {}): Tensor {
   const shapeGiven = Array.isArray(shapeOrOptions) ? shapeOrOptions : undefined;
@@ -311,7 +317,14 @@ export function tensor(data: Nested | ArrayBufferView, shapeOrOptions?: number[]
   let flat: ArrayBufferView;
   let shape: number[];
   let dtype: DType;
-  if (ArrayBuffer.isView(data)) {
+  if (data instanceof Uint16Array) {
+    if (options.dtype !== 'bfloat16' && options.dtype !== 'float16') {
+      throw new TypeError(`tensor: a Uint16Array is read as raw float16 or bfloat16 bits; pass { dtype: 'bfloat16' } or { dtype: 'float16' } (got dtype ${String(options.dtype)})`);
+    }
+    flat = data;
+    dtype = options.dtype;
+    shape = shapeGiven ?? [data.length];
+  } else if (ArrayBuffer.isView(data)) {
     flat = data;
     dtype = dtypeOfTypedArray(data);
     shape = shapeGiven ?? [(data as unknown as ArrayLike<unknown>).length];

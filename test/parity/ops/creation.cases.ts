@@ -44,6 +44,8 @@ export const cases: ParityCase[] = [
   // ---- conversion, copies, autograd plumbing ----
   pc({ op: 'to', label: 'float to int64 truncates', dtypes: ['float32'], inputs: () => ({ a: rn([3, 4]).mul(10) }), ts: (x) => x.a.to('int64'), py: 'a.to(torch.int64)' }),
   pc({ op: 'to', label: 'float32 to float64 keeps grad', dtypes: ['float32'], inputs: () => ({ a: rn([3, 4]) }), grad: ['a'], ts: (x) => x.a.to('float64'), py: 'a.to(torch.float64)' }),
+  pc({ op: 'to', label: 'float32 to bfloat16 and float16: nearest even, float16 overflow and subnormals', dtypes: ['float32'], inputs: () => ({ a: rn([4, 64]).mul(torch.tensor([[1e-6], [1e-3], [1], [7e4]])) }),
+    ts: (x) => [x.a.to('bfloat16'), x.a.to('float16'), x.a.to('bfloat16').to('float16')], py: '[a.to(torch.bfloat16), a.to(torch.float16), a.to(torch.bfloat16).to(torch.float16)]' }),
   pc({ op: 'to', label: 'to bool', dtypes: ['int64'], inputs: () => ({ a: torch.randint(-1, 2, [9]) }), ts: (x) => x.a.to('bool'), py: 'a.to(torch.bool)' }),
   pc({ op: 'toDevice', inputs: (dt) => ({ a: rn([3, 4], dt) }), grad: ['a'], ts: (x) => x.a.toDevice('cpu'), py: "a.to('cpu')" }),
   pc({ op: 'contiguous', inputs: (dt) => ({ a: rn([3, 4], dt) }), grad: ['a'], ts: (x) => x.a.transpose(0, 1).contiguous(), py: 'a.transpose(0, 1).contiguous()' }),

@@ -1,6 +1,6 @@
 // Elementwise arithmetic (out of place and in place), comparison and logic, activations.
 import * as torch from '../../../src/torch/index.js';
-import { pc, rn, un, ri, rb, type ParityCase } from './harness.js';
+import { pc, rn, un, ri, rb, HALF, type ParityCase } from './harness.js';
 
 const ab = (dt: torch.DType) => ({ a: rn([3, 4], dt), b: rn([4], dt) });
 const one = (dt: torch.DType) => ({ a: rn([3, 5], dt) });
@@ -15,6 +15,9 @@ const unary = (op: string, py: string, inputs: (dt: torch.DType) => { a: torch.T
 export const cases: ParityCase[] = [
   // ---- arithmetic ----
   pc({ op: 'add', inputs: ab, grad: ['a', 'b'], ts: (x) => x.a.add(x.b, 0.5), py: 'torch.add(a, b, alpha=0.5)' }),
+  pc({ op: 'add', label: 'half dtypes, with mul and a scalar', dtypes: HALF, inputs: ab, ts: (x) => [x.a.add(x.b, 0.5), x.a.mul(x.b), x.a.add(2.5), x.a.gt(x.b)], py: '[torch.add(a, b, alpha=0.5), a * b, a + 2.5, a > b]' }),
+  // libtorch 1.13 has these CPU kernels for bfloat16 only, not float16.
+  pc({ op: 'exp', label: 'bfloat16, with relu, tanh, sigmoid, softmax', dtypes: ['bfloat16'], inputs: one, ts: (x) => [x.a.exp(), x.a.relu(), x.a.tanh(), x.a.sigmoid(), x.a.softmax(1)], py: '[a.exp(), a.relu(), a.tanh(), a.sigmoid(), F.softmax(a, 1)]' }),
   pc({ op: 'add', label: 'scalar', inputs: one, grad: ['a'], ts: (x) => x.a.add(2.5), py: 'a + 2.5' }),
   pc({ op: 'add', label: 'int64 stays integer', dtypes: ['int64', 'int32', 'uint8'], inputs: (dt) => ({ a: ri([5], 0, 100, dt), b: ri([5], 0, 100, dt) }), ts: (x) => [x.a.add(x.b), x.a.add(3)], py: '[a + b, a + 3]' }),
   pc({ op: 'add', label: 'int tensor + fractional scalar promotes to float32', dtypes: ['int64'], inputs: () => ({ a: ri([5], -9, 9) }), ts: (x) => x.a.add(0.5), py: 'a + 0.5' }),

@@ -7,7 +7,10 @@
 // - integer and bool tensors exactly, float tensors with the per-dtype tolerance below (a case may loosen it and
 //   must say why in `tolWhy`) by the oracle helper's assertClose: NaN and infinities must match in place and sign;
 // - gradients with respect to `grad` inputs of every differentiable output, under random cotangents, per float dtype;
-// - random ops (`seed`): torch.manualSeed(s) here and torch.manual_seed(s) there, compared bitwise.
+// - random ops (`seed`): torch.manualSeed(s) here and torch.manual_seed(s) there, compared bitwise;
+// - bfloat16 and float16 (dtypes: HALF, or half outputs of any case): the oracle's wire has no half dtypes, so half
+//   inputs travel as float32 (exact) and are cast back in Python, and half outputs come back as float32 with their
+//   dtype alongside; half cases take no gradients.
 // Inputs are fresh each run; the run prints its seed, and REPOSER_SEED=<seed> replays it (seedRandomInputs).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -57,6 +60,17 @@ export function pc<K extends string>(c: ParityCase<K>): ParityCase {
 }
 
 export const FLOAT: torch.DType[] = ['float32', 'float64'];
+/**
+ * Half dtypes: both sides run the same libtorch kernels, but a sum split differently over threads may round the other
+ * way, so 2 ulps (bfloat16 2^-7, float16 2^-10 relative) and as much absolute near zero.
+ */
+export const HALF_TOL: Record<'bfloat16' | 'float16', Tol> = {
+  bfloat16: { atol: 2 ** -7, rtol: 2 ** -7 },
+  float16: { atol: 2 ** -10, rtol: 2 ** -10 },
+};
+export const HALF: torch.DType[] = ['bfloat16', 'float16'];
+const isHalf = (dt: torch.DType): dt is 'bfloat16' | 'float16' => dt === 'bfloat16' || dt === 'float16';
+
 /** Seeded random ops must match bitwise. */
 const EXACT_TOL: Tol = { atol: 0, rtol: 0 };
 
@@ -87,17 +101,32 @@ interface Prepared {
 
 const pyName = (dt: torch.DType): string => `torch.${dt === 'bool' ? 'bool' : dt}`;
 
-function pythonCode(c: ParityCase, dt: torch.DType, names: string[], grad: string[], gradOuts: number[]): string {
+// Python helper for half outputs: each tensor output, in traversal order, gets a code in out["half"] (0: as it is,
+// 1: bfloat16, 2: float16) and half ones are sent as float32.
+const PY_HALF_OUT = [
+  '    __half = []',
+  '    def __wire(v):',
+  '        if isinstance(v, (list, tuple)) and not isinstance(v, torch.Size):',
+  '            return [__wire(e) for e in v]',
+  '        if isinstance(v, torch.Tensor):',
+  '            __half.append({torch.bfloat16: 1, torch.float16: 2}.get(v.dtype, 0))',
+  '            return v.float() if __half[-1] else v',
+  '        return v',
+];
+const HALF_CODES: (torch.DType | undefined)[] = [undefined, 'bfloat16', 'float16'];
+
+function pythonCode(c: ParityCase, dt: torch.DType, names: string[], halfInputs: Set<string>, grad: string[], gradOuts: number[]): string {
   const lines = [
     'try:',
     `    dt = ${pyName(dt)}`,
-    ...names.map((n) => `    ${n} = inputs[${JSON.stringify(n)}]`),
+    ...names.map((n) => `    ${n} = inputs[${JSON.stringify(n)}]${halfInputs.has(n) ? `.to(${pyName(dt)})` : ''}`),
   ];
   if (c.seed !== undefined) lines.push(`    torch.manual_seed(${c.seed})`);
   if (c.pre) lines.push(...c.pre.split('\n').map((l) => '    ' + l));
   lines.push(`    __r = (${c.py})`);
   lines.push('    __outs = list(__r) if isinstance(__r, (list, tuple)) and not isinstance(__r, torch.Size) else __r');
-  lines.push('    out = {"y": list(__r) if isinstance(__r, torch.Size) else __outs}');
+  lines.push(...PY_HALF_OUT);
+  lines.push('    out = {"y": __wire(list(__r) if isinstance(__r, torch.Size) else __outs), "half": __half}');
   if (grad.length) {
     const ys = gradOuts.map((i) => (i < 0 ? '__outs' : `__outs[${i}]`)).join(', ');
     const gs = gradOuts.map((_, j) => `inputs["__g${j}"]`).join(', ');
@@ -134,7 +163,7 @@ export function runParity(cases: ParityCase[]): void {
     for (const dt of c.dtypes ?? FLOAT) {
       const name = `${c.op}${c.label ? ` [${c.label}]` : ''} ${dt}`;
       const floatKey = dt === 'float64' ? 'float64' : 'float32';
-      const tol = c.seed !== undefined ? EXACT_TOL : (c.tol?.[floatKey] ?? TOL[floatKey]);
+      const tol = c.seed !== undefined ? EXACT_TOL : isHalf(dt) ? HALF_TOL[dt] : (c.tol?.[floatKey] ?? TOL[floatKey]);
       const gradTol = c.gradTol?.[floatKey] ?? tol;
       const p: Prepared = { name, tol, gradTol, oracleIndex: -1 };
       prepared.push(p);
@@ -144,7 +173,11 @@ export function runParity(cases: ParityCase[]): void {
           const x = c.inputs(dt);
           // The oracle gets copies made before the TS call, which may update buffers in place.
           const forOracle: Inputs = {};
-          for (const [k, v] of Object.entries(x)) forOracle[k] = v.detach().clone();
+          const halfInputs = new Set<string>();
+          for (const [k, v] of Object.entries(x)) {
+            if (isHalf(v.dtype)) halfInputs.add(k);
+            forOracle[k] = isHalf(v.dtype) ? v.detach().to('float32') : v.detach().clone();
+          }
           for (const g of grad) {
             const t = x[g];
             if (!t) throw new Error(`grad names '${g}', which is not an input`);
@@ -161,12 +194,12 @@ export function runParity(cases: ParityCase[]): void {
             grads = torch.grad(ys.map(([, y]) => y), grad.map((n) => x[n] as torch.Tensor), { gradOutputs: cotangents, allowUnused: true })
               .map((t, i) => t ?? torch.zerosLike(x[grad[i] as string] as torch.Tensor));
           }
-          return { out, grads, forOracle, gradOuts };
+          return { out, grads, forOracle, gradOuts, halfInputs };
         });
         p.out = kept.out;
         p.grads = kept.grads;
         p.oracleIndex = oracleCases.length;
-        p.code = pythonCode(c, dt, Object.keys(kept.forOracle).filter((k) => !k.startsWith('__g')), grad, kept.gradOuts);
+        p.code = pythonCode(c, dt, Object.keys(kept.forOracle).filter((k) => !k.startsWith('__g')), kept.halfInputs, grad, kept.gradOuts);
         oracleCases.push({ code: p.code, inputs: kept.forOracle, grad });
       } catch (e) {
         p.error = e as Error;
@@ -192,7 +225,9 @@ export function runParity(cases: ParityCase[]): void {
         throw new Error(`PyTorch raised ${Buffer.from((r.__error as WireTensor).data, 'base64').toString('utf8')}\n${p.code}`);
       }
       const where = `${p.name} (seed ${runSeed})`;
-      compare(p.out as Out, r.y as OracleValue, `${where} output`, p.tol);
+      const halfCodes = ((r.half ?? []) as number[]).map((k) => HALF_CODES[k]);
+      compare(p.out as Out, r.y as OracleValue, `${where} output`, p.tol, halfCodes);
+      assert.equal(halfCodes.length, 0, `${where}: PyTorch gave more tensor outputs than TS`);
       if (p.grads) {
         const gs = r.g as OracleValue[];
         p.grads.forEach((g, i) => compare(g, gs[i] as OracleValue, `${where} grad #${i}`, p.gradTol));
@@ -208,16 +243,26 @@ export function runParity(cases: ParityCase[]): void {
 
 const isWire = (v: OracleValue): v is WireTensor => typeof v === 'object' && v !== null && !Array.isArray(v) && 'dtype' in v;
 
-function compare(actual: Out, expected: OracleValue, what: string, tol: Tol): void {
+/**
+ * halfCodes: PyTorch's dtype of each tensor output in traversal order (undefined: as on the
+ * wire); consumed as the tensors are compared.
+ */
+function compare(actual: Out, expected: OracleValue, what: string, tol: Tol, halfCodes: (torch.DType | undefined)[] = []): void {
   if (actual instanceof torch.Tensor) {
     if (!isWire(expected)) throw new Error(`${what}: TS gave a tensor, PyTorch gave ${JSON.stringify(expected).slice(0, 80)}`);
-    torch.scope(() => compareTensor(actual, fromWire(expected), what, tol));
+    const halfDtype = halfCodes.shift();
+    torch.scope(() => {
+      const e = fromWire(expected);
+      if (halfDtype === undefined) return compareTensor(actual, e, what, tol);
+      assert.equal(actual.dtype, halfDtype, `${what}: dtype ${actual.dtype} vs PyTorch ${halfDtype}`);
+      return compareTensor(actual.to('float32'), e, what, tol);
+    });
     return;
   }
   if (Array.isArray(actual)) {
     if (!Array.isArray(expected)) throw new Error(`${what}: TS gave a list, PyTorch gave ${JSON.stringify(expected).slice(0, 80)}`);
     assert.equal(actual.length, expected.length, `${what}: list length`);
-    actual.forEach((a: torch.Tensor | number | boolean, i: number) => compare(a, expected[i] as OracleValue, `${what}[${i}]`, tol));
+    actual.forEach((a: torch.Tensor | number | boolean, i: number) => compare(a, expected[i] as OracleValue, `${what}[${i}]`, tol, halfCodes));
     return;
   }
   if (typeof actual === 'boolean') {

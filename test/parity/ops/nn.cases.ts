@@ -16,6 +16,8 @@ const img = (dt: torch.DType, n = 2, c = 4, h = 7, w = 6) => rn([n, c, h, w], dt
 export const cases: ParityCase[] = [
   // ---- convolution ----
   pc({ op: 'conv2d', label: 'bias, defaults', inputs: (dt) => ({ x: img(dt), w: rn([5, 4, 3, 3], dt), b: rn([5], dt) }), grad: ['x', 'w', 'b'], ts: (x) => torch.conv2d(x.x, x.w, x.b), py: 'F.conv2d(x, w, b)', tol: convTol, tolWhy: convWhy }),
+  // No float16 convolution on CPU in libtorch 1.13.
+  pc({ op: 'conv2d', label: 'bfloat16', dtypes: ['bfloat16'], inputs: (dt) => ({ x: img(dt), w: rn([5, 4, 3, 3], dt), b: rn([5], dt) }), ts: (x) => torch.conv2d(x.x, x.w, x.b, 1, 1), py: 'F.conv2d(x, w, b, padding=1)' }),
   pc({ op: 'conv2d', label: 'stride 2, padding 1, no bias', inputs: (dt) => ({ x: img(dt), w: rn([3, 4, 3, 3], dt) }), grad: ['x', 'w'], ts: (x) => torch.conv2d(x.x, x.w, null, 2, 1), py: 'F.conv2d(x, w, None, 2, 1)', tol: convTol, tolWhy: convWhy }),
   pc({ op: 'conv2d', label: 'dilation 2, asymmetric stride and padding', inputs: (dt) => ({ x: img(dt, 2, 4, 9, 8), w: rn([3, 4, 3, 2], dt), b: rn([3], dt) }), grad: ['x', 'w', 'b'], ts: (x) => torch.conv2d(x.x, x.w, x.b, [2, 1], [1, 2], 2), py: 'F.conv2d(x, w, b, (2, 1), (1, 2), 2)', tol: convTol, tolWhy: convWhy }),
   pc({ op: 'conv2d', label: 'groups 2', inputs: (dt) => ({ x: img(dt), w: rn([6, 2, 3, 3], dt), b: rn([6], dt) }), grad: ['x', 'w', 'b'], ts: (x) => torch.conv2d(x.x, x.w, x.b, 1, 1, 1, 2), py: 'F.conv2d(x, w, b, 1, 1, 1, 2)', tol: convTol, tolWhy: convWhy }),

@@ -1,6 +1,6 @@
 // Reductions (over all elements and over dims, with and without keepdim) and linear algebra.
 import * as torch from '../../../src/torch/index.js';
-import { pc, rn, un, ri, rb, type ParityCase, type Tol } from './harness.js';
+import { pc, rn, un, ri, rb, HALF, type ParityCase, type Tol } from './harness.js';
 
 const cube = (dt: torch.DType) => ({ a: rn([3, 4, 5], dt) });
 // Two libtorch threads here, one in the oracle: float32 sums over many elements may round in another order.
@@ -12,6 +12,7 @@ const wellConditioned = (dt: torch.DType, n: number, batch: number[] = []): torc
 
 export const cases: ParityCase[] = [
   pc({ op: 'sum', inputs: cube, grad: ['a'], ts: (x) => x.a.sum(), py: 'a.sum()' }),
+  pc({ op: 'sum', label: 'half dtypes, with mean and max', dtypes: HALF, inputs: cube, ts: (x) => [x.a.sum(), x.a.sum([1], true), x.a.mean([2]), x.a.max()], py: '[a.sum(), a.sum([1], True), a.mean([2]), a.max()]' }),
   pc({ op: 'sum', label: 'dims, keepdim', inputs: cube, grad: ['a'], ts: (x) => [x.a.sum([1], true), x.a.sum([0, 2]), x.a.sum(-1)], py: '[a.sum([1], True), a.sum([0, 2]), a.sum(-1)]' }),
   pc({ op: 'sum', label: 'accumulate in float64', dtypes: ['float32'], inputs: cube, grad: ['a'], ts: (x) => x.a.sum([1], false, 'float64'), py: 'a.sum([1], dtype=torch.float64)' }),
   pc({ op: 'sum', label: 'ints and bools sum to int64', dtypes: ['int32', 'bool'], inputs: (dt) => ({ a: ri([4, 6], 0, 3).to(dt) }), ts: (x) => [x.a.sum(), x.a.sum([0])], py: '[a.sum(), a.sum([0])]' }),
@@ -41,6 +42,9 @@ export const cases: ParityCase[] = [
   pc({ op: 'topk', inputs: cube, grad: ['a'], ts: (x) => [...x.a.topk(2), ...x.a.topk(3, 1, false)], py: '[*a.topk(2), *a.topk(3, 1, False)]' }),
 
   // ---- linear algebra ----
+  // No float16 matmul kernels on CPU in libtorch 1.13.
+  pc({ op: 'matmul', label: 'bfloat16, with mm', dtypes: ['bfloat16'], inputs: (dt) => ({ a: rn([2, 1, 3, 4], dt), b: rn([5, 4, 2], dt), v: rn([4], dt) }), ts: (x) => [x.a.matmul(x.b), x.a.matmul(x.v), torch.mm(x.a.select(0, 0).select(0, 0), x.b.select(0, 0))],
+    py: '[a.matmul(b), a.matmul(v), torch.mm(a[0][0], b[0])]' }),
   pc({ op: 'matmul', inputs: (dt) => ({ a: rn([2, 1, 3, 4], dt), b: rn([5, 4, 2], dt), v: rn([4], dt) }), grad: ['a', 'b', 'v'], ts: (x) => [x.a.matmul(x.b), x.a.matmul(x.v)], py: '[a @ b, a @ v]' }),
   pc({ op: 'mm', inputs: (dt) => ({ a: rn([3, 4], dt), b: rn([4, 5], dt) }), grad: ['a', 'b'], ts: (x) => x.a.mm(x.b), py: 'a.mm(b)' }),
   pc({ op: 'bmm', inputs: (dt) => ({ a: rn([2, 3, 4], dt), b: rn([2, 4, 5], dt) }), grad: ['a', 'b'], ts: (x) => x.a.bmm(x.b), py: 'a.bmm(b)' }),

@@ -52,3 +52,28 @@ test('mixing devices is an error naming the op', { skip }, () => {
     assert.throws(() => torch.ones([2]).add(torch.ones([2], 'float32', 'cuda')), /add: .*device/i);
   });
 });
+
+test('cuda autocast: float16 conv and matmul, float32 loss and parameter gradients; the CPU state is untouched', { skip }, () => {
+  torch.scope(() => {
+    const x = torch.randn([2, 3, 8, 8], 'float32', 'cuda');
+    const w = torch.randn([4, 3, 3, 3], 'float32', 'cuda').requiresGrad_();
+    const { y, m, loss, cpuOn } = torch.autocast('cuda', 'float16', () => {
+      const out = torch.conv2d(x, w, null, 1, 1);
+      return {
+        y: out,
+        m: torch.matmul(x.flatten(1), x.flatten(1).transpose(0, 1)),
+        loss: torch.mseLoss(out, torch.zerosLike(out).to('float32')),
+        cpuOn: torch.isAutocastEnabled('cpu'),
+      };
+    });
+    assert.equal(y.dtype, 'float16');
+    assert.equal(m.dtype, 'float16');
+    assert.equal(loss.dtype, 'float32');
+    assert.equal(cpuOn, false);
+    assert.equal(torch.isAutocastEnabled('cuda'), false);
+    loss.backward();
+    assert.equal(w.dtype, 'float32');
+    assert.equal(w.grad?.dtype, 'float32');
+    assert.equal(torch.autocastSupported('cuda', 'float16'), true);
+  });
+});

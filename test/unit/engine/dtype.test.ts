@@ -80,3 +80,49 @@ test('casts between every pair of these dtypes round-trip small integers', () =>
     }
   });
 });
+
+// Node 20 has no float16 or bfloat16 typed arrays: they come in as raw bits (Uint16Array) or a Float32Array to round,
+// and go out as an exact Float32Array.
+const halfCases: { dtype: 'bfloat16' | 'float16'; bits: number[]; values: number[] }[] = [
+  // bfloat16 is float32's top half: 1, -2, 0.5 + 2^-8, the largest finite value, +inf, the smallest subnormal.
+  { dtype: 'bfloat16', bits: [0x3f80, 0xc000, 0x3f01, 0x7f7f, 0x7f80, 0x0001], values: [1, -2, 0.5 + 2 ** -8, (2 - 2 ** -7) * 2 ** 127, Infinity, 2 ** -133] },
+  // float16: 1, -2, 1 + 2^-10, the largest finite value 65504, +inf, the smallest subnormal 2^-24.
+  { dtype: 'float16', bits: [0x3c00, 0xc000, 0x3c01, 0x7bff, 0x7c00, 0x0001], values: [1, -2, 1 + 2 ** -10, 65504, Infinity, 2 ** -24] },
+];
+
+for (const c of halfCases) {
+  test(`${c.dtype}: raw bits in, exact Float32Array and item() out, the same bits back`, () => {
+    torch.scope(() => {
+      const t = torch.tensor(new Uint16Array(c.bits), [2, 3], { dtype: c.dtype });
+      assert.equal(t.dtype, c.dtype);
+      assert.deepEqual(t.shape, [2, 3]);
+      const out = t.data();
+      assert.ok(out instanceof Float32Array);
+      assert.deepEqual(Array.from(out as Float32Array), c.values);
+      assert.equal(t.flatten().select(0, 2).item(), c.values[2]);
+      assert.deepEqual(Array.from(new Uint16Array(torch.io.tensorBytes(t).buffer)), c.bits);
+      // float32 -> half -> float32 is exact for values the half type holds.
+      assert.deepEqual(torch.tensor(new Float32Array(c.values), { dtype: c.dtype }).toArray(), c.values);
+      assert.equal(torch.zeros([2], c.dtype).dtype, c.dtype);
+      assert.equal(torch.ones([1], c.dtype).item(), 1);
+      assert.equal(torch.randn([3], c.dtype).dtype, c.dtype);
+    });
+  });
+}
+
+test('float32 and numbers round to nearest even on the way into bfloat16 and float16', () => {
+  torch.scope(() => {
+    // Halfway cases: 1 + 2^-8 lies between bfloat16's 1 and 1 + 2^-7 and goes to the even one (1); 1 + 3 * 2^-8 goes
+    // up to 1 + 2^-6. float16 has 3 more mantissa bits; 65520 is halfway past its largest finite value, so infinity.
+    const bf = torch.tensor(new Float32Array([1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -9]), { dtype: 'bfloat16' });
+    assert.deepEqual(bf.toArray(), [1, 1 + 2 ** -6, 1]);
+    const h = torch.tensor([1 + 2 ** -11, 1 + 3 * 2 ** -11, 65520, 65519], { dtype: 'float16' });
+    assert.deepEqual(h.toArray(), [1, 1 + 2 ** -9, Infinity, 65504]);
+    assert.deepEqual(bf.to('float16').to('bfloat16').toArray(), [1, 1 + 2 ** -6, 1]);
+  });
+});
+
+test('a Uint16Array without a half dtype is refused with what to pass', () => {
+  assert.throws(() => torch.tensor(new Uint16Array([1])), /tensor: a Uint16Array is read as raw float16 or bfloat16 bits; pass \{ dtype: 'bfloat16' \}/);
+  assert.throws(() => torch.tensor(new Uint16Array([1]), { dtype: 'int16' }), /got dtype int16/);
+});
