@@ -2,8 +2,8 @@
 // and SIGINT/SIGTERM turned into "checkpoint and stop" (a second signal exits at once).
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { train, type StepProgress } from '../train/index.js';
-import { collect, nonNegativeInt, positiveInt, preset } from './options.js';
+import { train, type Precision, type StepProgress } from '../train/index.js';
+import { collect, nonNegativeInt, oneOf, positiveInt, preset } from './options.js';
 import type { Preset } from '../models/registry.js';
 
 interface TrainCliOptions {
@@ -21,6 +21,7 @@ interface TrainCliOptions {
   workers: number;
   out: string;
   resume?: boolean;
+  precision: Precision;
 }
 
 const fmtLosses = (losses: Record<string, number>): string =>
@@ -67,7 +68,7 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
     const r = await train({
       data: o.data, out: o.out, model: o.model, preset: o.preset, configFile: o.config, sets: o.set, steps: o.steps,
       seed: o.seed, saveEvery: o.saveEvery, keep: o.keep, logEvery: o.logEvery, sampleEvery: o.sampleEvery,
-      workers: o.workers, resume: o.resume, signal: stop.signal, onStep,
+      workers: o.workers, resume: o.resume, precision: o.precision, notice: (line) => console.error(line), signal: stop.signal, onStep,
     });
     bar?.stop();
     console.log(`${r.reason === 'done' ? 'finished' : 'stopped'} at step ${r.step}/${r.totalSteps}; checkpoint ${r.checkpoint}`);
@@ -95,6 +96,7 @@ export function registerTrain(program: Command): void {
     .option('--workers <n>', 'loader threads', nonNegativeInt, 1)
     .requiredOption('--out <run_dir>', 'run directory: config.json, log.jsonl, samples/, checkpoints/')
     .option('--resume', 'continue the run in --out from its newest checkpoint')
+    .option('--precision <p>', 'fp32, or bf16 (autocast; fp32 master weights) where the CPU has native bf16', oneOf(['fp32', 'bf16'] as const), 'fp32')
     .addHelpText('after', `
 Ctrl-C (SIGINT) or SIGTERM writes a checkpoint and stops; --resume continues exactly where it stopped.
 

@@ -45,11 +45,20 @@ export interface TrainOptions {
   resume?: boolean;
   /** Loader worker threads. Default 1. */
   workers?: number;
+  /**
+   * 'bf16' runs each step under CPU autocast (bfloat16 convolutions and matrix products; master weights, optimiser
+   * state and losses stay fp32). On a CPU without native bf16 it says so once, through `notice`, and runs fp32.
+   */
+  precision?: Precision;
+  /** Messages for the user (the CLI prints them). */
+  notice?: (line: string) => void;
   /** Aborting it checkpoints and returns (SIGINT/SIGTERM in the CLI). */
   signal?: AbortSignal;
   /** Called after every iteration. */
   onStep?: (progress: StepProgress) => void;
 }
+
+export type Precision = 'fp32' | 'bf16';
 
 export interface StepProgress {
   step: number;
@@ -121,6 +130,17 @@ async function sampleBatch(data: string, train: Dataset, family: ModelFamily, cf
   }
 }
 
+/** How each training step runs: plainly, or under bf16 autocast where the CPU has native bf16. */
+function stepUnder(precision: Precision, notice: (line: string) => void): <T>(fn: () => T) => T {
+  if (precision !== 'fp32' && precision !== 'bf16') throw new Error(`train: --precision must be fp32 or bf16, got '${String(precision)}'`);
+  if (precision === 'fp32') return (fn) => fn();
+  if (!torch.autocastSupported('cpu', 'bfloat16')) {
+    notice('train: this CPU has no native bfloat16 (avx512_bf16 or amx_bf16), where bf16 runs many times slower than fp32; training in fp32');
+    return (fn) => fn();
+  }
+  return (fn) => torch.autocast('cpu', 'bfloat16', fn);
+}
+
 /** A killed run can leave half a line at the end of the log; a resumed run cuts it before appending. */
 function cutTornLogLine(path: string): void {
   if (!existsSync(path)) return;
@@ -186,6 +206,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   } else {
     saveResolvedConfig(runDir, cfg);
   }
+  const runStep = stepUnder(o.precision ?? 'fp32', o.notice ?? ((line) => console.warn(line)));
   const loader = new PairLoader(train, loaderOptions(family, cfg, { seed, workers: o.workers ?? 1 }));
   const samples = sampleEvery > 0 ? await sampleBatch(o.data, train, family, cfg, seed) : null;
   const checkpoint = (): string => {
@@ -202,7 +223,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         const dataMs = started - waitStart;
         let losses: Record<string, number>;
         try {
-          losses = model.trainStep(batch);
+          losses = runStep(() => model.trainStep(batch));
         } catch (err) {
           throw new TrainingError(`train: stopped at step ${step + 1}: ${(err as Error).message}` +
             `${lastCheckpoint ? `. The last good checkpoint is ${lastCheckpoint}` : '. No checkpoint was written yet'}`, step + 1, lastCheckpoint);

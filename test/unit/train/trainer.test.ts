@@ -86,3 +86,15 @@ test('a non-finite loss stops the run with the loss and the step; the last good 
     },
   );
 });
+
+test('--precision bf16: autocast where the CPU has native bf16, else said once and fp32', async () => {
+  const notices: string[] = [];
+  const r = await train({ ...common, steps: 2, data, out: join(root, 'bf16'), precision: 'bf16', notice: (l) => notices.push(l) });
+  assert.equal(r.step, 2);
+  if (torch.autocastSupported('cpu', 'bfloat16')) assert.deepEqual(notices, []);
+  else assert.deepEqual(notices.map((n) => /no native bfloat16.*training in fp32/.test(n)), [true]);
+  const { tensors } = torch.io.loadSafetensors(join(r.checkpoint, 'netG.safetensors'));
+  assert.ok([...tensors.values()].every((t) => t.dtype === 'float32' || t.dtype === 'int64'), 'master weights stay fp32');
+  torch.dispose([...tensors.values()]);
+  await assert.rejects(train({ ...common, data, out: join(root, 'bad'), precision: 'fp8' as never }), /--precision must be fp32 or bf16/);
+});
