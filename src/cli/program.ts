@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { registerData } from './data.js';
 import { registerDemo } from './demo.js';
+import { registerGenerate } from './generate.js';
 import { registerImport } from './import.js';
 import { registerModels } from './models.js';
 import { registerReport } from './report.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerModels(program);
   registerImport(program);
   registerTrain(program);
+  registerGenerate(program);
   registerReport(program);
   return program;
 }

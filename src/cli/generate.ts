@@ -1,0 +1,86 @@
+// `reposer generate` (one photo, or every pair of a dataset) and `reposer test` (the whole test split), thin shells
+// over src/generate.
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { generateDataset, generateOne, loadModel, parsePose } from '../generate/index.js';
+import { positiveInt, nonNegativeInt } from './options.js';
+
+interface GenerateCliOptions {
+  checkpoint: string;
+  out: string;
+  source?: string;
+  sourcePose?: string;
+  targetPose?: string;
+  targetImage?: string;
+  data?: string;
+  pairs?: string;
+  split: string;
+  batchSize: number;
+  workers: number;
+}
+
+const POSE_HELP = 'FILE.csv#name (a row of an annotation CSV), a JSON list of 18 [x, y] (-1 missing), or a JSON file';
+
+async function runGenerate(o: GenerateCliOptions): Promise<void> {
+  const single = o.source !== undefined;
+  if (single === (o.data !== undefined)) {
+    throw new Error('generate: give either --source IMG (one photo) or --data DIR (every pair of a dataset), not both or neither');
+  }
+  if (single) {
+    if (o.sourcePose === undefined) {
+      throw new Error(`generate: --source-pose is required: the source photo's keypoints as ${POSE_HELP} (pose detection comes with the detector issue)`);
+    }
+    if (o.targetImage !== undefined) {
+      throw new Error('generate: --target-image needs a pose detector to read the pose from the image, which reposer does not have yet; give --target-pose');
+    }
+    if (o.targetPose === undefined) throw new Error(`generate: give the wanted pose with --target-pose (${POSE_HELP})`);
+  }
+  const loaded = loadModel(o.checkpoint);
+  try {
+    if (single) {
+      const png = await generateOne(loaded, {
+        source: o.source as string,
+        sourcePose: parsePose(o.sourcePose as string, '--source-pose'),
+        targetPose: parsePose(o.targetPose as string, '--target-pose'),
+      });
+      writeFileSync(o.out, png);
+      console.log(`wrote ${o.out}`);
+    } else {
+      const n = await generateDataset(loaded, { data: o.data as string, split: o.split, pairs: o.pairs, out: o.out, batchSize: o.batchSize, workers: o.workers });
+      console.log(`wrote ${n} images to ${o.out} (<from>___<to>.png)`);
+    }
+  } finally {
+    loaded.model.dispose();
+  }
+}
+
+export function registerGenerate(program: Command): void {
+  program.command('generate')
+    .description('generate a person in a new pose: one photo (any size), or every pair of a dataset')
+    .requiredOption('--checkpoint <run_dir>', "a run directory of 'reposer train' or 'reposer import'")
+    .requiredOption('--out <path>', 'OUT.png for one photo; a folder with --data')
+    .option('--source <img>', 'the photo of the person (letterboxed to the model frame; the result has its size)')
+    .option('--source-pose <pose>', `its keypoints: ${POSE_HELP}`)
+    .option('--target-pose <pose>', 'the wanted pose, in the source photo\'s pixels')
+    .option('--target-image <img>', 'take the wanted pose from this photo (needs a detector: not yet)')
+    .option('--data <dir>', 'generate every pair of this dataset split instead')
+    .option('--pairs <pairs.csv>', 'with --data: these pairs instead of the split\'s own')
+    .option('--split <name>', 'with --data: the split', 'test')
+    .option('--batch-size <n>', 'with --data: pairs per batch', positiveInt, 8)
+    .option('--workers <n>', 'with --data: loader threads', nonNegativeInt, 1)
+    .addHelpText('after', `
+Examples:
+  reposer generate --checkpoint runs/patn --source me.jpg --source-pose 'poses.csv#me.jpg' --target-pose '[[30,20],...]' --out me-posed.png
+  reposer generate --checkpoint runs/patn --data data/market --pairs market-pairs-test.csv --out results/`)
+    .action((o: GenerateCliOptions) => runGenerate(o));
+
+  program.command('test')
+    .description("generate the whole test split of a dataset: one <from>___<to>.png per pair (what 'reposer eval' reads)")
+    .requiredOption('--checkpoint <run_dir>', "a run directory of 'reposer train' or 'reposer import'")
+    .requiredOption('--data <dir>', 'dataset folder with a test split')
+    .requiredOption('--out <dir>', 'folder for the images')
+    .option('--batch-size <n>', 'pairs per batch', positiveInt, 8)
+    .option('--workers <n>', 'loader threads', nonNegativeInt, 1)
+    .addHelpText('after', '\nExample:\n  reposer test --checkpoint runs/patn --data data/market --out runs/patn/test')
+    .action((o: GenerateCliOptions) => runGenerate({ ...o, split: 'test' }));
+}

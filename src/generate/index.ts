@@ -1,0 +1,221 @@
+// Generation as a library: load a trained (or imported) model from its run directory, and generate a person in a
+// new pose, either from one photo of any size (letterboxed to the model's frame, the result mapped back) or for every
+// pair of a dataset (what `reposer test` and `reposer eval` read).
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import * as torch from '../torch/index.js';
+import { openDataset, PairLoader, readAnnotationCsvSync, readPairsCsvSync } from '../data/index.js';
+import { poseMaps } from '../pose/heatmaps.js';
+import { NUM_JOINTS, type Pose } from '../pose/skeleton.js';
+import { loadResolvedConfig } from '../models/config.js';
+import { getModel, loaderOptions, resolveModelConfig, type ModelFamily, type Preset, type TrainableModel } from '../models/registry.js';
+import type { FamilyConfig } from '../models/sections.js';
+import type { PairBatch } from '../models/batch.js';
+import { listCheckpoints } from '../train/checkpoint.js';
+import { toBytes } from '../train/samples.js';
+import '../models/index.js';
+
+export interface LoadedModel {
+  family: ModelFamily;
+  cfg: FamilyConfig;
+  model: TrainableModel;
+  /** The weights file the generator came from. */
+  weights: string;
+}
+
+/**
+ * Loads the generator of a run directory: the newest checkpoint's netG (a run of `reposer train`), or RUN_DIR's own
+ * netG.safetensors (a run of `reposer import`). The losses' networks are not needed to generate, so a VGG19 the config
+ * names is replaced by random weights. The caller disposes `model`.
+ */
+export function loadModel(runDir: string): LoadedModel {
+  const saved = loadResolvedConfig(runDir);
+  const family = getModel(String(saved.model));
+  const cfg = resolveModelConfig({ model: family.name, preset: saved.preset as Preset, file: join(runDir, 'config.json') });
+  const vgg = (cfg.loss as { vgg?: { weights: string } }).vgg;
+  if (vgg) vgg.weights = 'random';
+  const newest = listCheckpoints(runDir).at(-1);
+  const weights = newest ? join(newest[1], 'netG.safetensors') : join(runDir, 'netG.safetensors');
+  if (!existsSync(weights)) {
+    throw new Error(`${runDir} has no generator weights (looked for checkpoints/step-*/netG.safetensors and netG.safetensors); ` +
+      `give a run directory written by 'reposer train' or 'reposer import'`);
+  }
+  const model = family.create(cfg);
+  const { tensors } = torch.io.loadSafetensors(weights);
+  try {
+    const r = torch.noGrad(() => model.generator.loadStateDict(tensors));
+    if (r.missingKeys.length || r.unexpectedKeys.length) {
+      throw new Error(`${weights} does not fit ${family.name}'s generator for this config (missing ${r.missingKeys.slice(0, 3).join(', ') || 'none'}; ` +
+        `unexpected ${r.unexpectedKeys.slice(0, 3).join(', ') || 'none'})`);
+    }
+  } catch (err) {
+    model.dispose();
+    throw err;
+  } finally {
+    torch.dispose([...tensors.values()]);
+  }
+  return { family, cfg, model, weights };
+}
+
+/**
+ * A pose given on the command line or by a caller:
+ * - `FILE.csv#name`: that row of an annotation CSV (name:keypoints_y:keypoints_x);
+ * - a JSON list of 18 [x, y] pairs, -1 for a missing joint (note: x first, as drawing tools write them);
+ * - the path of a JSON file holding such a list.
+ * Returns our (y, x) pose.
+ */
+export function parsePose(text: string, what = 'pose'): Pose {
+  const hash = text.lastIndexOf('#');
+  if (hash > 0 && text.slice(0, hash).endsWith('.csv')) {
+    const file = text.slice(0, hash);
+    const name = text.slice(hash + 1);
+    if (!existsSync(file)) throw new Error(`${what}: annotation CSV ${file} does not exist`);
+    const row = readAnnotationCsvSync(file).find((r) => r.name === name);
+    if (!row) throw new Error(`${what}: ${file} has no row named '${name}'`);
+    return row.pose;
+  }
+  const inline = text.trim().startsWith('[');
+  const source = inline ? 'the JSON given' : text;
+  if (!inline && !existsSync(text)) {
+    throw new Error(`${what}: '${text}' is neither FILE.csv#name, a JSON list of 18 [x, y] pairs, nor an existing JSON file holding one`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(inline ? text : readFileSync(text, 'utf8'));
+  } catch (err) {
+    throw new Error(`${what}: ${source} is not valid JSON (${(err as Error).message})`);
+  }
+  if (!Array.isArray(json) || json.length !== NUM_JOINTS || !json.every((p) => Array.isArray(p) && p.length === 2 && p.every((v) => typeof v === 'number' && Number.isFinite(v)))) {
+    throw new Error(`${what}: ${source} must be a list of ${NUM_JOINTS} [x, y] pairs in OpenPose order (-1 for a missing joint)`);
+  }
+  const pose = new Float32Array(2 * NUM_JOINTS) as Pose;
+  (json as [number, number][]).forEach(([x, y], j) => {
+    const missing = x < 0 || y < 0;
+    pose[2 * j] = missing ? -1 : y;
+    pose[2 * j + 1] = missing ? -1 : x;
+  });
+  return pose;
+}
+
+/** How an image of size (h0, w0) sits in the model's frame: scale, then centred with padding. */
+interface Letterbox {
+  scale: number;
+  top: number;
+  left: number;
+  height: number;
+  width: number;
+}
+
+function letterbox(h0: number, w0: number, [h, w]: readonly [number, number]): Letterbox {
+  const scale = Math.min(h / h0, w / w0);
+  const height = Math.max(1, Math.round(h0 * scale));
+  const width = Math.max(1, Math.round(w0 * scale));
+  return { scale, top: Math.floor((h - height) / 2), left: Math.floor((w - width) / 2), height, width };
+}
+
+function mapPose(pose: Pose, box: Letterbox): Pose {
+  const out = new Float32Array(pose.length) as Pose;
+  for (let j = 0; j < NUM_JOINTS; j++) {
+    const y = pose[2 * j] as number;
+    const x = pose[2 * j + 1] as number;
+    const missing = y < 0 || x < 0;
+    out[2 * j] = missing ? -1 : y * box.scale + box.top;
+    out[2 * j + 1] = missing ? -1 : x * box.scale + box.left;
+  }
+  return out;
+}
+
+export interface GenerateOneOptions {
+  /** The person's photo, any size and aspect ratio. */
+  source: string | Buffer;
+  /** The source's keypoints in its own pixels (see parsePose). */
+  sourcePose: Pose;
+  /** The wanted pose, in the source image's pixels. */
+  targetPose: Pose;
+}
+
+/**
+ * Generates the person of `source` in `targetPose`. The photo is scaled and letterboxed (white) into the model's
+ * frame, with the keypoints mapped the same way, and the result is cropped and scaled back to the photo's size.
+ * Returns a PNG.
+ */
+export async function generateOne(loaded: LoadedModel, o: GenerateOneOptions): Promise<Buffer> {
+  const frame: [number, number] = [loaded.cfg.image.height, loaded.cfg.image.width];
+  const image = sharp(o.source).removeAlpha().toColourspace('srgb');
+  const meta = await image.metadata();
+  if (!meta.height || !meta.width) throw new Error('generate: cannot read the size of the source image');
+  const box = letterbox(meta.height, meta.width, frame);
+  const framed = await image.resize(box.width, box.height, { fit: 'fill' })
+    .extend({ top: box.top, left: box.left, bottom: frame[0] - box.height - box.top, right: frame[1] - box.width - box.left, background: '#ffffff' })
+    .raw().toBuffer();
+  const bytes = torch.scope(() => torch.noGrad(() => {
+    const img = torch.tensor(new Uint8Array(framed), [1, frame[0], frame[1], 3]).to('float32').div(127.5).sub(1).permute([0, 3, 1, 2]).contiguous();
+    const kpA = torch.tensor(mapPose(o.sourcePose, box), [1, NUM_JOINTS, 2]);
+    const kpB = torch.tensor(mapPose(o.targetPose, box), [1, NUM_JOINTS, 2]);
+    const batch: PairBatch = {
+      imageA: img, imageB: img, keypointsA: kpA, keypointsB: kpB,
+      poseMapA: poseMaps(kpA, frame, loaded.cfg.data.pose), poseMapB: poseMaps(kpB, frame, loaded.cfg.data.pose),
+    };
+    const out = toBytes(loaded.model.generate(batch)).permute([0, 2, 3, 1]).contiguous();
+    return out.data() as Uint8Array;
+  }));
+  return sharp(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { raw: { width: frame[1], height: frame[0], channels: 3 } })
+    .extract({ top: box.top, left: box.left, width: box.width, height: box.height })
+    .resize(meta.width, meta.height, { fit: 'fill' })
+    .png()
+    .toBuffer();
+}
+
+export interface GenerateDatasetOptions {
+  /** A dataset folder at the model's frame. */
+  data: string;
+  /** Its split whose annotations the pairs name. Default 'test'. */
+  split?: string;
+  /** A pairs CSV (from,to); default the split's own pairs. */
+  pairs?: string;
+  /** Folder for `<from>___<to>.png`, one per pair. */
+  out: string;
+  batchSize?: number;
+  workers?: number;
+  onBatch?: (done: number, total: number) => void;
+}
+
+/** Generates every pair of a dataset split into `out/<from>___<to>.png` (each written atomically). Returns the count. */
+export async function generateDataset(loaded: LoadedModel, o: GenerateDatasetOptions): Promise<number> {
+  const ds = await openDataset(o.data, { split: o.split ?? 'test' });
+  const { height, width } = loaded.cfg.image;
+  if (ds.frame[0] !== height || ds.frame[1] !== width) {
+    throw new Error(`generate: ${o.data} holds ${ds.frame[0]}x${ds.frame[1]} images, the model ${height}x${width}; use data of the model's size`);
+  }
+  if (o.pairs) ds.pairs = readPairsCsvSync(o.pairs);
+  mkdirSync(o.out, { recursive: true });
+  const loader = new PairLoader(ds, {
+    ...loaderOptions(loaded.family, loaded.cfg, { seed: 0, workers: o.workers ?? 1, shuffle: false }),
+    batchSize: o.batchSize ?? 8, augment: null,
+  });
+  let done = 0;
+  try {
+    for await (const batch of loader.batches(0)) {
+      try {
+        const n = batch.imageA.shape[0] as number;
+        const bytes = torch.scope(() => toBytes(loaded.model.generate(batch)).permute([0, 2, 3, 1]).contiguous().data()) as Uint8Array;
+        const plane = height * width * 3;
+        await Promise.all(batch.namesA.map(async (from, i) => {
+          const path = join(o.out, `${from}___${batch.namesB[i] as string}.png`);
+          const tmp = `${path}.tmp-${process.pid}.png`;
+          await sharp(Buffer.from(bytes.buffer, bytes.byteOffset + i * plane, plane), { raw: { width, height, channels: 3 } }).png().toFile(tmp);
+          renameSync(tmp, path);
+        }));
+        done += n;
+        o.onBatch?.(done, loader.numPairs);
+      } finally {
+        torch.dispose(Object.values(batch));
+      }
+    }
+  } finally {
+    await loader.close();
+  }
+  return done;
+}
+

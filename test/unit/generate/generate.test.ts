@@ -1,0 +1,92 @@
+// Generation from a trained run: one photo of another size comes back at its size; every pair of a split is written
+// as <from>___<to>.png; poses parse from CSV rows, inline JSON and JSON files, with errors that say how to give one.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import * as torch from '../../../src/torch/index.js';
+import { openDataset, imagePath } from '../../../src/data/index.js';
+import type { Pose } from '../../../src/pose/index.js';
+import { writeSynthDataset } from '../../../src/synth/index.js';
+import { train } from '../../../src/train/index.js';
+import { generateDataset, generateOne, loadModel, parsePose } from '../../../src/generate/index.js';
+
+let root = '';
+let data = '';
+let run = '';
+
+before(async () => {
+  root = mkdtempSync(join(tmpdir(), 'generate-'));
+  data = join(root, 'data');
+  run = join(root, 'run');
+  await writeSynthDataset({ out: data, size: { height: 32, width: 16 }, identities: 5, poses: 2, seed: 6, testFraction: 0.4 });
+  await train({ model: 'patn', preset: 'tiny', data, out: run, steps: 2, workers: 0, sampleEvery: 0 });
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+test('parsePose reads a CSV row, inline [x, y] JSON and a JSON file; bad input says what to give', () => {
+  const ds = join(data, 'synth-annotation-test.csv');
+  const name = readdirSync(join(data, 'test'))[0] as string;
+  const fromCsv = parsePose(`${ds}#${name}`);
+  assert.equal(fromCsv.length, 36);
+  const xy = Array.from({ length: 18 }, (_, j) => (j === 3 ? [-1, -1] : [j, 100 + j]));
+  const inline = parsePose(JSON.stringify(xy));
+  assert.deepEqual([inline[0], inline[1], inline[6], inline[7]], [100, 0, -1, -1], 'x first in JSON, (y, x) inside');
+  const file = join(root, 'pose.json');
+  writeFileSync(file, JSON.stringify(xy));
+  assert.deepEqual(parsePose(file), inline);
+  assert.throws(() => parsePose(`${ds}#ghost.jpg`), /has no row named 'ghost\.jpg'/);
+  assert.throws(() => parsePose('[[1,2]]'), /must be a list of 18 \[x, y\] pairs/);
+  assert.throws(() => parsePose('nowhere', '--source-pose'), /--source-pose: 'nowhere' is neither FILE\.csv#name/);
+});
+
+test('one photo of another size is letterboxed in and comes back at its own size', async () => {
+  const ds = await openDataset(data, { split: 'test' });
+  const [row] = [...ds.annotations.values()];
+  // The same person at 3x the size, with its keypoints scaled alike.
+  const big = await sharp(imagePath(ds, row!.name)).resize(48, 96, { kernel: 'nearest' }).png().toBuffer();
+  const pose = Float32Array.from(row!.pose, (v) => (v < 0 ? -1 : v * 3)) as Pose;
+  const loaded = loadModel(run);
+  try {
+    const png = await generateOne(loaded, { source: big, sourcePose: pose, targetPose: pose });
+    const meta = await sharp(png).metadata();
+    assert.deepEqual([meta.width, meta.height], [48, 96]);
+    // A wide photo pads with the letterbox, and still returns its own size.
+    const wide = await sharp(big).resize(200, 60, { fit: 'fill' }).png().toBuffer();
+    const meta2 = await sharp(await generateOne(loaded, { source: wide, sourcePose: pose, targetPose: pose })).metadata();
+    assert.deepEqual([meta2.width, meta2.height], [200, 60]);
+  } finally {
+    loaded.model.dispose();
+  }
+});
+
+test('every pair of the test split is written as <from>___<to>.png at the model frame; no tensor leaks', async () => {
+  const start = torch.memory().numTensors;
+  const loaded = loadModel(run);
+  const out = join(root, 'pred');
+  try {
+    const n = await generateDataset(loaded, { data, out, batchSize: 3, workers: 0 });
+    const ds = await openDataset(data, { split: 'test' });
+    assert.equal(n, ds.pairs.length);
+    assert.deepEqual(readdirSync(out).sort(), ds.pairs.map((p) => `${p.from}___${p.to}.png`).sort());
+    const meta = await sharp(join(out, readdirSync(out)[0] as string)).metadata();
+    assert.deepEqual([meta.width, meta.height], [16, 32]);
+  } finally {
+    loaded.model.dispose();
+  }
+  assert.equal(torch.memory().numTensors, start);
+});
+
+test('reposer generate names what is missing', () => {
+  const cli = join(import.meta.dirname, '..', '..', '..', 'src', 'cli', 'main.js');
+  const r = spawnSync(process.execPath, [cli, 'generate', '--checkpoint', run, '--source', 'x.jpg', '--out', join(root, 'o.png')], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /--source-pose is required: .*FILE\.csv#name/);
+  const t = spawnSync(process.execPath, [cli, 'generate', '--checkpoint', run, '--source', 'x.jpg', '--source-pose', '[]', '--target-image', 'y.jpg', '--out', 'o.png'], { encoding: 'utf8' });
+  assert.match(t.stderr, /--target-image needs a pose detector.*give --target-pose/);
+  const empty = spawnSync(process.execPath, [cli, 'generate', '--checkpoint', root, '--data', data, '--out', join(root, 'x')], { encoding: 'utf8' });
+  assert.match(empty.stderr, /no resolved config at .*is '.*' a run directory written by reposer/);
+});
