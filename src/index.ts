@@ -5,3 +5,5 @@ export * as data from './data/index.js';
 export * as synth from './synth/index.js';
 export * as models from './models/index.js';
 export * as report from './report/index.js';
+export * as train from './train/index.js';
+export * as generate from './generate/index.js';
