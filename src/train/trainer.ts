@@ -249,6 +249,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         if (samples && (step % sampleEvery === 0 || step === totalSteps)) {
           await writeSampleGrid(model, samples, join(runDir, 'samples', `step-${String(step).padStart(8, '0')}.png`));
         }
+        // Prefetched batches resolve as microtasks, so without this the loop would never let the event loop run:
+        // signal handlers (SIGINT/SIGTERM) and timers would wait until training ended.
+        await new Promise((res) => setImmediate(res));
         const stopped = o.signal?.aborted === true;
         if (step % saveEvery === 0 || step === totalSteps || stopped) checkpoint();
         if (stopped) {

@@ -67,3 +67,29 @@ test('train, kill -9 at a random moment, resume: the weights equal an uninterrup
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('SIGTERM during training writes a checkpoint at the current step and exits 0', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'cli-term-'));
+  try {
+    const data = join(root, 'data');
+    assert.equal(reposer('data', 'synth', '--out', data, '--size', '32x16', '--identities', '4', '--poses', '2', '--seed', '4').status, 0);
+    const out = join(root, 'run');
+    const child = spawn(process.execPath, [CLI, 'train', '--model', 'patn', '--preset', 'tiny', '--data', data, '--out', out,
+      '--steps', '100000', '--save-every', '100000', '--sample-every', '0', '--workers', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline && !/step \d+/.test(stdout) && !existsSync(join(out, 'log.jsonl'))) await new Promise((res) => setTimeout(res, 50));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, stderr);
+    assert.match(stderr, /SIGTERM: writing a checkpoint and stopping/);
+    const m = /stopped at step (\d+)\/\d+/.exec(stdout);
+    assert.ok(m, stdout);
+    assert.deepEqual(listCheckpoints(out).map(([s]) => s), [Number(m[1])]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
