@@ -2,8 +2,8 @@
 // over src/generate.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { generateDataset, generateOne, loadModel, parsePose } from '../generate/index.js';
-import { positiveInt, nonNegativeInt } from './options.js';
+import { generateDataset, generateOne, loadModel, parsePose, type OutputLayout } from '../generate/index.js';
+import { nonNegativeInt, oneOf, positiveInt } from './options.js';
 
 interface GenerateCliOptions {
   checkpoint: string;
@@ -17,6 +17,7 @@ interface GenerateCliOptions {
   split: string;
   batchSize: number;
   workers: number;
+  layouts: OutputLayout[];
 }
 
 const POSE_HELP = 'FILE.csv#name (a row of an annotation CSV), a JSON list of 18 [x, y] (-1 missing), or a JSON file';
@@ -46,8 +47,8 @@ async function runGenerate(o: GenerateCliOptions): Promise<void> {
       writeFileSync(o.out, png);
       console.log(`wrote ${o.out}`);
     } else {
-      const n = await generateDataset(loaded, { data: o.data as string, split: o.split, pairs: o.pairs, out: o.out, batchSize: o.batchSize, workers: o.workers });
-      console.log(`wrote ${n} images to ${o.out} (<from>___<to>.png)`);
+      const n = await generateDataset(loaded, { data: o.data as string, split: o.split, pairs: o.pairs, out: o.out, batchSize: o.batchSize, workers: o.workers, layouts: o.layouts });
+      console.log(`generated ${n} pairs into ${o.out} (${o.layouts.join(', ')})`);
     }
   } finally {
     loaded.model.dispose();
@@ -68,19 +69,21 @@ export function registerGenerate(program: Command): void {
     .option('--split <name>', 'with --data: the split', 'test')
     .option('--batch-size <n>', 'with --data: pairs per batch', positiveInt, 8)
     .option('--workers <n>', 'with --data: loader threads', nonNegativeInt, 1)
+    .option('--layout <name>', "with --data: pairs (<from>___<to>.png), patn (PATN's test strips in patn/), gfla (GFLA's names in gfla/); repeatable",
+      (v: string, prev: OutputLayout[] | undefined) => [...(prev ?? []), oneOf(['pairs', 'patn', 'gfla'] as const)(v)])
     .addHelpText('after', `
 Examples:
   reposer generate --checkpoint runs/patn --source me.jpg --source-pose 'poses.csv#me.jpg' --target-pose '[[30,20],...]' --out me-posed.png
   reposer generate --checkpoint runs/patn --data data/market --pairs market-pairs-test.csv --out results/`)
-    .action((o: GenerateCliOptions) => runGenerate(o));
+    .action((o: GenerateCliOptions & { layout?: OutputLayout[] }) => runGenerate({ ...o, layouts: o.layout ?? ['pairs'] }));
 
   program.command('test')
-    .description("generate the whole test split of a dataset: one <from>___<to>.png per pair (what 'reposer eval' reads)")
+    .description("generate the whole test split: <from>___<to>.png per pair (what 'reposer eval' reads), PATN's strips in patn/ and GFLA's names in gfla/, for their official scripts")
     .requiredOption('--checkpoint <run_dir>', "a run directory of 'reposer train' or 'reposer import'")
     .requiredOption('--data <dir>', 'dataset folder with a test split')
     .requiredOption('--out <dir>', 'folder for the images')
     .option('--batch-size <n>', 'pairs per batch', positiveInt, 8)
     .option('--workers <n>', 'loader threads', nonNegativeInt, 1)
     .addHelpText('after', '\nExample:\n  reposer test --checkpoint runs/patn --data data/market --out runs/patn/test')
-    .action((o: GenerateCliOptions) => runGenerate({ ...o, split: 'test' }));
+    .action((o: GenerateCliOptions) => runGenerate({ ...o, split: 'test', layouts: ['pairs', 'patn', 'gfla'] }));
 }

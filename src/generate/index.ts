@@ -8,6 +8,8 @@ import * as torch from '../torch/index.js';
 import { openDataset, PairLoader, readAnnotationCsvSync, readPairsCsvSync } from '../data/index.js';
 import { poseMaps } from '../pose/heatmaps.js';
 import { NUM_JOINTS, type Pose } from '../pose/skeleton.js';
+import { drawSkeletons } from '../pose/draw.js';
+import { tensorToPoses } from '../pose/heatmaps.js';
 import { loadResolvedConfig } from '../models/config.js';
 import { getModel, loaderOptions, resolveModelConfig, type ModelFamily, type Preset, type TrainableModel } from '../models/registry.js';
 import type { FamilyConfig } from '../models/sections.js';
@@ -167,6 +169,10 @@ export async function generateOne(loaded: LoadedModel, o: GenerateOneOptions): P
     .toBuffer();
 }
 
+export type OutputLayout = 'pairs' | 'patn' | 'gfla';
+
+const stem = (name: string): string => name.replace(/\.[^.]+$/, '');
+
 export interface GenerateDatasetOptions {
   /** A dataset folder at the model's frame. */
   data: string;
@@ -174,14 +180,26 @@ export interface GenerateDatasetOptions {
   split?: string;
   /** A pairs CSV (from,to); default the split's own pairs. */
   pairs?: string;
-  /** Folder for `<from>___<to>.png`, one per pair. */
+  /** Folder for the images, one per pair and layout. */
   out: string;
+  /**
+   * What to write per pair (default ['pairs']):
+   * - 'pairs': `out/<from>___<to>.png`, the generated image (what `reposer eval` reads);
+   * - 'patn': `out/patn/<from>___<to>_vis.png`, PATN's test strip: source | source pose | target | target pose |
+   *   generated, which its tool/getMetrics_*.py reads unchanged (it takes panels 1, 3 and 5);
+   * - 'gfla': `out/gfla/<from stem>_2_<to stem>_vis.png`, the generated image named as GFLA's test writes it, which its
+   *   script/metrics.py pairs with `<to stem>.png` of the real test images.
+   */
+  layouts?: readonly OutputLayout[];
   batchSize?: number;
   workers?: number;
   onBatch?: (done: number, total: number) => void;
 }
 
-/** Generates every pair of a dataset split into `out/<from>___<to>.png` (each written atomically). Returns the count. */
+/**
+ * Generates every pair of a dataset split, writing each layout's file per pair (atomically). Returns the number of
+ * pairs.
+ */
 export async function generateDataset(loaded: LoadedModel, o: GenerateDatasetOptions): Promise<number> {
   const ds = await openDataset(o.data, { split: o.split ?? 'test' });
   const { height, width } = loaded.cfg.image;
@@ -189,7 +207,12 @@ export async function generateDataset(loaded: LoadedModel, o: GenerateDatasetOpt
     throw new Error(`generate: ${o.data} holds ${ds.frame[0]}x${ds.frame[1]} images, the model ${height}x${width}; use data of the model's size`);
   }
   if (o.pairs) ds.pairs = readPairsCsvSync(o.pairs);
+  const layouts = o.layouts ?? ['pairs'];
   mkdirSync(o.out, { recursive: true });
+  for (const l of layouts) {
+    if (!['pairs', 'patn', 'gfla'].includes(l)) throw new Error(`generate: unknown output layout '${l}'; use pairs, patn or gfla`);
+    if (l !== 'pairs') mkdirSync(join(o.out, l), { recursive: true });
+  }
   const loader = new PairLoader(ds, {
     ...loaderOptions(loaded.family, loaded.cfg, { seed: 0, workers: o.workers ?? 1, shuffle: false }),
     batchSize: o.batchSize ?? 8, augment: null,
@@ -199,13 +222,26 @@ export async function generateDataset(loaded: LoadedModel, o: GenerateDatasetOpt
     for await (const batch of loader.batches(0)) {
       try {
         const n = batch.imageA.shape[0] as number;
-        const bytes = torch.scope(() => toBytes(loaded.model.generate(batch)).permute([0, 2, 3, 1]).contiguous().data()) as Uint8Array;
-        const plane = height * width * 3;
-        await Promise.all(batch.namesA.map(async (from, i) => {
-          const path = join(o.out, `${from}___${batch.namesB[i] as string}.png`);
+        const strips = layouts.includes('patn');
+        const skeletons = strips ? await Promise.all([batch.keypointsA, batch.keypointsB].map((kp) => drawSkeletons(tensorToPoses(kp), [height, width]))) : [];
+        const [fake, strip] = torch.scope(() => {
+          const g = toBytes(loaded.model.generate(batch));
+          const toHwc = (t: torch.Tensor): Uint8Array => t.permute([0, 2, 3, 1]).contiguous().data() as Uint8Array;
+          const panels = strips ? toHwc(torch.cat([toBytes(batch.imageA), skeletons[0] as torch.Tensor, toBytes(batch.imageB), skeletons[1] as torch.Tensor, g], 3)) : null;
+          return [toHwc(g), panels] as const;
+        });
+        torch.dispose(skeletons);
+        const write = async (data: Uint8Array, i: number, panels: number, path: string): Promise<void> => {
+          const size = height * width * 3 * panels;
           const tmp = `${path}.tmp-${process.pid}.png`;
-          await sharp(Buffer.from(bytes.buffer, bytes.byteOffset + i * plane, plane), { raw: { width, height, channels: 3 } }).png().toFile(tmp);
+          await sharp(Buffer.from(data.buffer, data.byteOffset + i * size, size), { raw: { width: width * panels, height, channels: 3 } }).png().toFile(tmp);
           renameSync(tmp, path);
+        };
+        await Promise.all(batch.namesA.map(async (from, i) => {
+          const to = batch.namesB[i] as string;
+          if (layouts.includes('pairs')) await write(fake, i, 1, join(o.out, `${from}___${to}.png`));
+          if (strip) await write(strip, i, 5, join(o.out, 'patn', `${from}___${to}_vis.png`));
+          if (layouts.includes('gfla')) await write(fake, i, 1, join(o.out, 'gfla', `${stem(from)}_2_${stem(to)}_vis.png`));
         }));
         done += n;
         o.onBatch?.(done, loader.numPairs);

@@ -68,12 +68,23 @@ test('every pair of the test split is written as <from>___<to>.png at the model 
   const loaded = loadModel(run);
   const out = join(root, 'pred');
   try {
-    const n = await generateDataset(loaded, { data, out, batchSize: 3, workers: 0 });
+    const n = await generateDataset(loaded, { data, out, batchSize: 3, workers: 0, layouts: ['pairs', 'patn', 'gfla'] });
     const ds = await openDataset(data, { split: 'test' });
     assert.equal(n, ds.pairs.length);
-    assert.deepEqual(readdirSync(out).sort(), ds.pairs.map((p) => `${p.from}___${p.to}.png`).sort());
-    const meta = await sharp(join(out, readdirSync(out)[0] as string)).metadata();
+    const pngs = readdirSync(out).filter((f) => f.endsWith('.png')).sort();
+    assert.deepEqual(pngs, ds.pairs.map((p) => `${p.from}___${p.to}.png`).sort());
+    const meta = await sharp(join(out, pngs[0] as string)).metadata();
     assert.deepEqual([meta.width, meta.height], [16, 32]);
+    // PATN's strip: source | source pose | target | target pose | generated; its script takes panels 1, 3 and 5.
+    const p = ds.pairs[0]!;
+    const strip = await sharp(join(out, 'patn', `${p.from}___${p.to}_vis.png`)).raw().toBuffer({ resolveWithObject: true });
+    assert.deepEqual([strip.info.width, strip.info.height], [5 * 16, 32]);
+    const generated = await sharp(join(out, `${p.from}___${p.to}.png`)).raw().toBuffer();
+    const panel = await sharp(join(out, 'patn', `${p.from}___${p.to}_vis.png`)).extract({ left: 64, top: 0, width: 16, height: 32 }).raw().toBuffer();
+    assert.ok(panel.equals(generated), 'panel 5 is the generated image');
+    const stemOf = (s: string): string => s.replace(/\.[^.]+$/, '');
+    assert.ok(readdirSync(join(out, 'gfla')).includes(`${stemOf(p.from)}_2_${stemOf(p.to)}_vis.png`), "GFLA's naming");
+    assert.equal(readdirSync(join(out, 'gfla')).length, n);
   } finally {
     loaded.model.dispose();
   }
