@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { generateDataset, generateOne, loadModel, parsePose, type OutputLayout } from '../generate/index.js';
 import { nonNegativeInt, oneOf, positiveInt } from './options.js';
+import type { Precision } from '../train/precision.js';
 
 interface GenerateCliOptions {
   checkpoint: string;
@@ -18,6 +19,7 @@ interface GenerateCliOptions {
   batchSize: number;
   workers: number;
   layouts: OutputLayout[];
+  precision: Precision;
 }
 
 const POSE_HELP = 'FILE.csv#name (a row of an annotation CSV), a JSON list of 18 [x, y] (-1 missing), or a JSON file';
@@ -36,7 +38,7 @@ async function runGenerate(o: GenerateCliOptions): Promise<void> {
     }
     if (o.targetPose === undefined) throw new Error(`generate: give the wanted pose with --target-pose (${POSE_HELP})`);
   }
-  const loaded = loadModel(o.checkpoint);
+  const loaded = loadModel(o.checkpoint, { precision: o.precision, notice: (line) => console.error(line) });
   try {
     if (single) {
       const png = await generateOne(loaded, {
@@ -69,6 +71,7 @@ export function registerGenerate(program: Command): void {
     .option('--split <name>', 'with --data: the split', 'test')
     .option('--batch-size <n>', 'with --data: pairs per batch', positiveInt, 8)
     .option('--workers <n>', 'with --data: loader threads', nonNegativeInt, 1)
+    .option('--precision <p>', 'fp32, or bf16 (autocast) where the CPU has native bf16', oneOf(['fp32', 'bf16'] as const), 'fp32')
     .option('--layout <name>', "with --data: pairs (<from>___<to>.png), patn (PATN's test strips in patn/), gfla (GFLA's names in gfla/); repeatable",
       (v: string, prev: OutputLayout[] | undefined) => [...(prev ?? []), oneOf(['pairs', 'patn', 'gfla'] as const)(v)])
     .addHelpText('after', `
@@ -84,6 +87,7 @@ Examples:
     .requiredOption('--out <dir>', 'folder for the images')
     .option('--batch-size <n>', 'pairs per batch', positiveInt, 8)
     .option('--workers <n>', 'loader threads', nonNegativeInt, 1)
+    .option('--precision <p>', 'fp32, or bf16 (autocast) where the CPU has native bf16', oneOf(['fp32', 'bf16'] as const), 'fp32')
     .addHelpText('after', '\nExample:\n  reposer test --checkpoint runs/patn --data data/market --out runs/patn/test')
     .action((o: GenerateCliOptions) => runGenerate({ ...o, split: 'test', layouts: ['pairs', 'patn', 'gfla'] }));
 }

@@ -16,6 +16,7 @@ import type { FamilyConfig } from '../models/sections.js';
 import type { PairBatch } from '../models/batch.js';
 import { listCheckpoints } from '../train/checkpoint.js';
 import { toBytes } from '../train/samples.js';
+import { runAt, type Precision } from '../train/precision.js';
 import '../models/index.js';
 
 export interface LoadedModel {
@@ -24,6 +25,14 @@ export interface LoadedModel {
   model: TrainableModel;
   /** The weights file the generator came from. */
   weights: string;
+  /** Runs a generation at the precision asked of loadModel. */
+  run: <T>(fn: () => T) => T;
+}
+
+export interface LoadModelOptions {
+  /** 'bf16': generate under CPU bf16 autocast where the CPU has native bf16 (else said once, and fp32). */
+  precision?: Precision;
+  notice?: (line: string) => void;
 }
 
 /**
@@ -31,7 +40,8 @@ export interface LoadedModel {
  * netG.safetensors (a run of `reposer import`). The losses' networks are not needed to generate, so a VGG19 the config
  * names is replaced by random weights. The caller disposes `model`.
  */
-export function loadModel(runDir: string): LoadedModel {
+export function loadModel(runDir: string, options: LoadModelOptions = {}): LoadedModel {
+  const run = runAt(options.precision ?? 'fp32', 'generate', options.notice ?? ((line) => console.warn(line)));
   const saved = loadResolvedConfig(runDir);
   const family = getModel(String(saved.model));
   const cfg = resolveModelConfig({ model: family.name, preset: saved.preset as Preset, file: join(runDir, 'config.json') });
@@ -57,7 +67,7 @@ export function loadModel(runDir: string): LoadedModel {
   } finally {
     torch.dispose([...tensors.values()]);
   }
-  return { family, cfg, model, weights };
+  return { family, cfg, model, weights, run };
 }
 
 /**
@@ -159,7 +169,7 @@ export async function generateOne(loaded: LoadedModel, o: GenerateOneOptions): P
       imageA: img, imageB: img, keypointsA: kpA, keypointsB: kpB,
       poseMapA: poseMaps(kpA, frame, loaded.cfg.data.pose), poseMapB: poseMaps(kpB, frame, loaded.cfg.data.pose),
     };
-    const out = toBytes(loaded.model.generate(batch)).permute([0, 2, 3, 1]).contiguous();
+    const out = toBytes(loaded.run(() => loaded.model.generate(batch)).to('float32')).permute([0, 2, 3, 1]).contiguous();
     return out.data() as Uint8Array;
   }));
   return sharp(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { raw: { width: frame[1], height: frame[0], channels: 3 } })
@@ -225,7 +235,7 @@ export async function generateDataset(loaded: LoadedModel, o: GenerateDatasetOpt
         const strips = layouts.includes('patn');
         const skeletons = strips ? await Promise.all([batch.keypointsA, batch.keypointsB].map((kp) => drawSkeletons(tensorToPoses(kp), [height, width]))) : [];
         const [fake, strip] = torch.scope(() => {
-          const g = toBytes(loaded.model.generate(batch));
+          const g = toBytes(loaded.run(() => loaded.model.generate(batch)).to('float32'));
           const toHwc = (t: torch.Tensor): Uint8Array => t.permute([0, 2, 3, 1]).contiguous().data() as Uint8Array;
           const panels = strips ? toHwc(torch.cat([toBytes(batch.imageA), skeletons[0] as torch.Tensor, toBytes(batch.imageB), skeletons[1] as torch.Tensor, g], 3)) : null;
           return [toHwc(g), panels] as const;

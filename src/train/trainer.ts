@@ -18,6 +18,7 @@ import { iterationsPerEpoch, stageAt, totalEpochs, type FamilyConfig } from '../
 import '../models/index.js';
 import { listCheckpoints, loadCheckpoint, saveCheckpoint, type LoaderPosition } from './checkpoint.js';
 import { writeSampleGrid } from './samples.js';
+import { runAt, type Precision } from './precision.js';
 
 export interface TrainOptions {
   /** The dataset folder (any layout `openDataset` reads); its train split trains, its test split (if any) gives samples. */
@@ -57,8 +58,6 @@ export interface TrainOptions {
   /** Called after every iteration. */
   onStep?: (progress: StepProgress) => void;
 }
-
-export type Precision = 'fp32' | 'bf16';
 
 export interface StepProgress {
   step: number;
@@ -130,17 +129,6 @@ async function sampleBatch(data: string, train: Dataset, family: ModelFamily, cf
   }
 }
 
-/** How each training step runs: plainly, or under bf16 autocast where the CPU has native bf16. */
-function stepUnder(precision: Precision, notice: (line: string) => void): <T>(fn: () => T) => T {
-  if (precision !== 'fp32' && precision !== 'bf16') throw new Error(`train: --precision must be fp32 or bf16, got '${String(precision)}'`);
-  if (precision === 'fp32') return (fn) => fn();
-  if (!torch.autocastSupported('cpu', 'bfloat16')) {
-    notice('train: this CPU has no native bfloat16 (avx512_bf16 or amx_bf16), where bf16 runs many times slower than fp32; training in fp32');
-    return (fn) => fn();
-  }
-  return (fn) => torch.autocast('cpu', 'bfloat16', fn);
-}
-
 /** A killed run can leave half a line at the end of the log; a resumed run cuts it before appending. */
 function cutTornLogLine(path: string): void {
   if (!existsSync(path)) return;
@@ -206,7 +194,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   } else {
     saveResolvedConfig(runDir, cfg);
   }
-  const runStep = stepUnder(o.precision ?? 'fp32', o.notice ?? ((line) => console.warn(line)));
+  const runStep = runAt(o.precision ?? 'fp32', 'train', o.notice ?? ((line) => console.warn(line)));
   const loader = new PairLoader(train, loaderOptions(family, cfg, { seed, workers: o.workers ?? 1 }));
   const samples = sampleEvery > 0 ? await sampleBatch(o.data, train, family, cfg, seed) : null;
   const checkpoint = (): string => {
