@@ -4,3 +4,4 @@ export * as pose from './pose/index.js';
 export * as data from './data/index.js';
 export * as synth from './synth/index.js';
 export * as models from './models/index.js';
+export * as evaluation from './eval/index.js';

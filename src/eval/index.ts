@@ -1,0 +1,6 @@
+// Evaluation: the field's protocols (PATN, GFLA, PIDM, CFLD) as named presets over metrics checked against the
+// official implementations (scikit-image, scipy, PyTorch). See docs/eval.md.
+export { evaluate, resolveMetrics, type EvaluateOptions, type EvalResult } from './evaluate.js';
+export { PROTOCOLS, getProtocol, type Protocol, type ProtocolName, type MetricSpec, type InceptionInput } from './protocols.js';
+export { ssim, windowTaps, type SsimOptions, type SsimWindow } from './ssim.js';
+export { listPredictions, readRgb, padFashionToSquare, type PredFile } from './images.js';
