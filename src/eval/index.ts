@@ -3,4 +3,5 @@
 export { evaluate, resolveMetrics, type EvaluateOptions, type EvalResult } from './evaluate.js';
 export { PROTOCOLS, getProtocol, type Protocol, type ProtocolName, type MetricSpec, type InceptionInput } from './protocols.js';
 export { ssim, windowTaps, type SsimOptions, type SsimWindow } from './ssim.js';
+export { sqrtmPsd, gaussianStats, frechetDistance, type GaussianStats, type SqrtmOptions } from './linalg.js';
 export { listPredictions, readRgb, padFashionToSquare, type PredFile } from './images.js';
