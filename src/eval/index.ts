@@ -5,3 +5,6 @@ export { PROTOCOLS, getProtocol, type Protocol, type ProtocolName, type MetricSp
 export { ssim, windowTaps, type SsimOptions, type SsimWindow } from './ssim.js';
 export { sqrtmPsd, gaussianStats, frechetDistance, type GaussianStats, type SqrtmOptions } from './linalg.js';
 export { listPredictions, readRgb, padFashionToSquare, type PredFile } from './images.js';
+export { Lpips, AlexNetFeatures, LpipsLinear } from './lpips.js';
+export { InceptionV3, prepareInceptionInput, inceptionScore, type InceptionVariant, type InceptionOutput } from './inception.js';
+export { WEIGHTS_DIR, WEIGHT_FILES, weightPath, loadWeights, type WeightName, type WeightFile } from './weights.js';
