@@ -7,6 +7,13 @@ import { marketMask, packPoses } from '../pose/index.js';
 import { listPredictions, padFashionToSquare, readRgb, type PredFile } from './images.js';
 import { getProtocol, type MetricSpec, type Protocol, type ProtocolName } from './protocols.js';
 import { ssim } from './ssim.js';
+import { InceptionV3, inceptionScore, prepareInceptionInput } from './inception.js';
+import { frechetDistance, gaussianStats } from './linalg.js';
+import { Lpips } from './lpips.js';
+import { WEIGHTS_DIR } from './weights.js';
+import { IMAGE_EXTENSIONS } from '../data/index.js';
+import { readdirSync } from 'node:fs';
+import { extname } from 'node:path';
 
 export interface EvaluateOptions {
   /** Folder of generated images named `<from>___<to>.png` (or .jpg), one per test pair. */
@@ -18,8 +25,15 @@ export interface EvaluateOptions {
   metrics?: string[];
   /** The dataset split the targets come from. Default 'test'. */
   split?: string;
-  /** Pairs decoded and scored at once (bounds memory). Default 64. */
+  /** Pairs decoded and scored at once (bounds memory). Default 32. */
   batchSize?: number;
+  /** Folder holding the weight files (see WEIGHT_FILES). Default WEIGHTS_DIR ('weights'). */
+  weights?: string;
+  /**
+   * FID's real images: a folder whose .png/.jpg images are all used. Default: the images the dataset's 'train'
+   * split annotates (what the protocols' scripts use).
+   */
+  fidReference?: string;
 }
 
 /** What `evaluate` returns; plain data, JSON-serialisable. */
@@ -129,7 +143,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
   const protocol = getProtocol(options.protocol);
   const names = resolveMetrics(protocol, options.metrics);
   const split = options.split ?? 'test';
-  const batchSize = options.batchSize ?? 64;
+  const batchSize = options.batchSize ?? 32;
   const preds = listPredictions(options.pred);
   const dataset = await openDataset(options.data, { split });
   const targets = targetPaths(preds, dataset);
@@ -141,7 +155,13 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
       throw new Error(`mask_ssim needs the target pose of ${missing.path}, but '${missing.to}' is not in ${dataset.annotationFile}; drop mask_ssim or annotate the image`);
     }
   }
-  const sums: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+  const pixelNames = names.filter((n) => specs[n]!.kind === 'ssim' || specs[n]!.kind === 'l1');
+  const sums: Record<string, number> = Object.fromEntries(pixelNames.map((n) => [n, 0]));
+  const nets = loadNetworks(names.map((n) => specs[n]!), protocol, options.weights ?? WEIGHTS_DIR);
+  const lpipsName = names.find((n) => specs[n]!.kind === 'lpips');
+  let lpipsSum = 0;
+  const fidFeatures: torch.Tensor[] = [];
+  const logits: torch.Tensor[] = [];
   for (let start = 0; start < preds.length; start += batchSize) {
     const batch = preds.slice(start, start + batchSize);
     const genU8 = await readBatch(batch.map((p) => p.path));
@@ -156,20 +176,126 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
           const frame = [target.shape[2], target.shape[3]] as [number, number];
           masks = marketMask(torch.tensor(poses, [batch.length, 18, 2]), frame);
         }
-        for (const n of names) {
+        for (const n of pixelNames) {
           sums[n]! += pixelMetric(specs[n]!, gen, target, protocol, masks).sum().item();
         }
+        if (nets.lpips) lpipsSum += nets.lpips.forward(gen.div(127.5).sub(1), target.div(127.5).sub(1)).sum().item();
+        if (nets.fid) fidFeatures.push(nets.fid.forward(prepareInceptionInput(gen.div(255), protocol.inception)).pool.keep());
+        if (nets.is) logits.push(nets.is.forward(prepareInceptionInput(gen.div(255), 'minus-one-to-one')).logits.keep());
       });
     } finally {
       genU8.dispose();
       targetU8.dispose();
     }
   }
-  const metrics = Object.fromEntries(names.map((n) => [n, (sums[n] as number) / preds.length]));
+  const metrics: Record<string, number> = Object.fromEntries(pixelNames.map((n) => [n, (sums[n] as number) / preds.length]));
+  try {
+    if (lpipsName) metrics[lpipsName] = lpipsSum / preds.length;
+    const isName = names.find((n) => specs[n]!.kind === 'is');
+    if (isName && nets.is) {
+      const spec = specs[isName] as Extract<MetricSpec, { kind: 'is' }>;
+      const score = torch.scope(() => inceptionScore(torch.cat(logits, 0), spec.splits));
+      metrics[isName] = score.mean;
+      metrics[`${isName}_std`] = score.std;
+    }
+    const fidName = names.find((n) => specs[n]!.kind === 'fid');
+    if (fidName && nets.fid) {
+      const reference = await referenceImages(options, dataset);
+      const real = await inceptionFeatures(nets.fid, reference, protocol, dataset.frame, batchSize);
+      metrics[fidName] = torch.scope(() => {
+        const generated = gaussianStats(torch.cat(fidFeatures, 0));
+        const stats = gaussianStats(real);
+        real.dispose();
+        return frechetDistance(stats, generated);
+      });
+    }
+  } finally {
+    torch.dispose([fidFeatures, logits]);
+    nets.lpips?.dispose();
+    nets.fid?.dispose();
+    nets.is?.dispose();
+  }
   return {
     protocol: protocol.name,
     metrics,
     count: preds.length,
     settings: { source: protocol.source, resize: protocol.resize, padFashion: protocol.padFashion, split, metrics: specs },
   };
+}
+
+interface Networks { lpips?: Lpips; fid?: InceptionV3; is?: InceptionV3 }
+
+/** The networks the chosen metrics need, loaded from the weights folder (a missing file is an error naming it). */
+function loadNetworks(specs: MetricSpec[], protocol: Protocol, dir: string): Networks {
+  const nets: Networks = {};
+  try {
+    if (specs.some((s) => s.kind === 'lpips')) nets.lpips = Lpips.fromWeights(dir);
+    // FID: torchvision's network in every protocol that reports it (GFLA, PIDM and CFLD build theirs from
+    // torchvision's weights); IS: the 2015-12-05 graph PATN's TensorFlow script scores with.
+    if (specs.some((s) => s.kind === 'fid')) nets.fid = InceptionV3.fromWeights('torchvision', dir);
+    if (specs.some((s) => s.kind === 'is')) nets.is = InceptionV3.fromWeights('fid', dir);
+  } catch (err) {
+    nets.lpips?.dispose();
+    nets.fid?.dispose();
+    throw new Error(`the '${protocol.name}' protocol's ${specs.map((s) => s.kind).join(', ')} metrics cannot start: ${(err as Error).message}`);
+  }
+  return nets;
+}
+
+/** FID's real images: every image of `fidReference`, or the images the train split annotates. */
+async function referenceImages(options: EvaluateOptions, test: Dataset): Promise<string[]> {
+  if (options.fidReference) {
+    const dir = options.fidReference;
+    let files: string[];
+    try {
+      files = readdirSync(dir).sort().filter((f) => IMAGE_EXTENSIONS.includes(extname(f).toLowerCase()));
+    } catch (err) {
+      throw new Error(`FID reference folder ${dir} cannot be read (${(err as Error).message}); pass a folder of real images`);
+    }
+    if (files.length < 2) throw new Error(`FID reference folder ${dir} holds ${files.length} image(s); FID needs at least 2 real images`);
+    return files.map((f) => join(dir, f));
+  }
+  let train: Dataset;
+  try {
+    train = await openDataset(options.data, { split: 'train' });
+  } catch (err) {
+    throw new Error(`FID compares with the real images of the train split, which cannot be opened: ${(err as Error).message}; ` +
+      'or pass fidReference, a folder of real images');
+  }
+  const dir = train.imageDir as string;
+  const paths = [...train.annotations.keys()].sort().map((n) => join(dir, n)).filter((p) => existsSync(p));
+  if (paths.length < 2) {
+    throw new Error(`FID needs the train split's real images, but ${dir} holds ${paths.length} of those ${train.annotationFile} names; ` +
+      `add them or pass fidReference (test frame ${test.frame.join('x')})`);
+  }
+  return paths;
+}
+
+/**
+ * Pool3 features of real images, resized to the test frame first when the protocol resizes (PIDM's cv2.resize of its
+ * real_path images).
+ * @returns (N,2048) float32; the caller owns it
+ */
+async function inceptionFeatures(net: InceptionV3, paths: string[], protocol: Protocol, frame: readonly [number, number], batchSize: number): Promise<torch.Tensor> {
+  const parts: torch.Tensor[] = [];
+  try {
+    for (let start = 0; start < paths.length; start += batchSize) {
+      const images = await readBatch(paths.slice(start, start + batchSize));
+      try {
+        parts.push(torch.scope(() => {
+          let x = images.to('float32');
+          const sameFrame = x.shape[2] === frame[0] && x.shape[3] === frame[1];
+          if (protocol.resize === 'bilinear' && !sameFrame) {
+            x = torch.interpolate(x, { size: [frame[0], frame[1]], mode: 'bilinear', alignCorners: false });
+          }
+          return net.forward(prepareInceptionInput(x.div(255), protocol.inception)).pool;
+        }).keep());
+      } finally {
+        images.dispose();
+      }
+    }
+    return torch.cat(parts, 0);
+  } finally {
+    torch.dispose(parts);
+  }
 }

@@ -13,7 +13,9 @@ export type MetricSpec =
   /** Mean |generated - target| of images scaled to [-1,1] ('pm1') or [0,1] ('unit'). */
   | { kind: 'l1'; scale: 'pm1' | 'unit' }
   /** Frechet Inception distance against the reference set's pool3 statistics. */
+  | { kind: 'fid' }
   /** LPIPS v0.1, AlexNet with the linear calibration, inputs in [-1,1]. */
+  | { kind: 'lpips' }
   /** Inception score over `splits` splits (softmax of the 1008-way 2015-12-05 classifier). */
   | { kind: 'is'; splits: number };
 
@@ -64,6 +66,7 @@ export const PROTOCOLS: Record<ProtocolName, Protocol> = {
       mask_ssim: { kind: 'ssim', scale: 'uint8', options: SSIM_256, masked: true },
       // np.abs(2 * (ref / 255 - 0.5) - 2 * (gen / 255 - 0.5)).mean()
       l1: { kind: 'l1', scale: 'pm1' },
+      is: { kind: 'is', splits: 10 },
     },
     defaults: ['ssim', 'l1'],
   },
@@ -82,6 +85,8 @@ export const PROTOCOLS: Record<ProtocolName, Protocol> = {
       ssim_256: { kind: 'ssim', scale: 'uint8', options: SSIM_256 },
       // compare_l1: mean |gt - pred| of the images / 255.
       l1: { kind: 'l1', scale: 'unit' },
+      fid: { kind: 'fid' },
+      lpips: { kind: 'lpips' },
     },
     defaults: ['ssim', 'ssim_256', 'l1'],
   },
@@ -98,6 +103,8 @@ export const PROTOCOLS: Record<ProtocolName, Protocol> = {
       // PIDM's ssim_256 uses sigma=1.2, not 1.5 (a 9-tap window in skimage 0.19+).
       ssim_256: { kind: 'ssim', scale: 'uint8', options: { ...SSIM_256, window: { kind: 'gaussian', sigma: 1.2 } } },
       l1: { kind: 'l1', scale: 'unit' },
+      fid: { kind: 'fid' },
+      lpips: { kind: 'lpips' },
     },
     defaults: ['ssim', 'ssim_256', 'l1'],
   },
@@ -114,6 +121,8 @@ export const PROTOCOLS: Record<ProtocolName, Protocol> = {
       // compare_ssim(img_gt, img_pred, data_range=1, win_size=51, channel_axis=0)
       ssim: { kind: 'ssim', scale: 'unit', options: SSIM_WIN51 },
       ssim_256: { kind: 'ssim', scale: 'uint8', options: SSIM_256 },
+      fid: { kind: 'fid' },
+      lpips: { kind: 'lpips' },
     },
     defaults: ['ssim', 'ssim_256'],
   },
