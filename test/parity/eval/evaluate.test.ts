@@ -5,11 +5,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { runOracle } from '../../helpers/oracle.js';
 import { NO_SHARED, SHARED } from '../../unit/data/shared-data.js';
-import { evaluate } from '../../../src/eval/index.js';
+import { WEIGHT_FILES, evaluate } from '../../../src/eval/index.js';
+
+const NETS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'test', 'parity', 'eval', 'metric_nets.py');
 
 const COUNT = 8;
 // One plausible standing pose (y, x) for a 128x64 frame, shifted a little per image; -1 marks a missing joint.
@@ -139,6 +142,32 @@ test('evaluate() errors name the file or metric and what to do', { skip: NO_SHAR
     rmSync(join(fx.pred, 'b.png___0000_c1s1_000000_01.png.png'));
     writeFileSync(join(fx.pred, 'x.png___missing.png.png'), '');
     await assert.rejects(evaluate({ pred: fx.pred, data: fx.data, protocol: 'patn' }), /x\.png___missing\.png\.png targets 'missing\.png', which is not in/);
+  } finally {
+    rmSync(fx.root, { recursive: true, force: true });
+  }
+});
+
+test('evaluate() LPIPS (gfla and pidm) equals the lpips computation on the same files and random weights', { skip: NO_SHARED }, async () => {
+  const fx = await writeFixture();
+  const weights = join(fx.root, 'weights');
+  mkdirSync(weights);
+  try {
+    const files = Object.fromEntries(Object.entries(WEIGHT_FILES).map(([k, v]) => [k, v.file]));
+    const [res] = runOracle([{
+      code: `
+from PIL import Image
+exec(open(${JSON.stringify(NETS)}).read())
+nets = build_all(${JSON.stringify(weights)}, ${JSON.stringify(files)})
+load = lambda paths: torch.from_numpy(np.stack([np.array(Image.open(p).convert('RGB')) for p in paths])).permute(0, 3, 1, 2).float()
+with torch.no_grad():
+    d = lpips_forward(nets['alex'], nets['lins'], load(${JSON.stringify(fx.preds)}) / 127.5 - 1, load(${JSON.stringify(fx.targets)}) / 127.5 - 1)
+out = {'lpips': float(d.mean())}`,
+    }]);
+    for (const protocol of ['gfla', 'pidm']) {
+      const r = await evaluate({ pred: fx.pred, data: fx.data, protocol, metrics: ['lpips'], weights, batchSize: 3 });
+      const expected = res!.lpips as number;
+      assert.ok(Math.abs(r.metrics.lpips! - expected) <= 1e-4 * expected, `${protocol} lpips: ours ${r.metrics.lpips}, lpips ${expected}`);
+    }
   } finally {
     rmSync(fx.root, { recursive: true, force: true });
   }
