@@ -62,15 +62,15 @@ export function ssim(generated: torch.Tensor, target: torch.Tensor, options: Ssi
     throw new Error(`ssim: the ${k}x${k} window does not fit ${h}x${w} images; use images at least ${k} pixels on each side`);
   }
   return torch.scope(() => {
-    const x = generated.to('float64');
-    const y = target.to('float64');
     // Filtering runs in float32, where the engine's depthwise convolution is fast, on images centred on their own
     // mean: the local variances subtract squares of the local means, and centring keeps those squares small enough
     // that float32 sums lose nothing at the 1e-4 level this file is tested to. The shifts are added back in float64.
+    const x = generated.to('float32');
+    const y = target.to('float32');
     const mx = x.mean([1, 2, 3], true);
     const my = y.mean([1, 2, 3], true);
-    const xc = x.sub(mx).to('float32');
-    const yc = y.sub(my).to('float32');
+    const xc = x.sub(mx);
+    const yc = y.sub(my);
     const moments = torch.cat([xc, yc, xc.mul(xc), yc.mul(yc), xc.mul(yc)], 1);
     const groups = 5 * c;
     const kernel = torch.tensor(new Float32Array(taps), [1, 1, k, 1]);
@@ -78,8 +78,8 @@ export function ssim(generated: torch.Tensor, target: torch.Tensor, options: Ssi
       torch.conv2d(moments, kernel.expand([groups, 1, k, 1]), null, 1, 0, 1, groups),
       kernel.view([1, 1, 1, k]).expand([groups, 1, 1, k]), null, 1, 0, 1, groups).to('float64');
     const [uxc, uyc, uxx, uyy, uxy] = torch.chunk(filtered, 5, 1) as [torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor];
-    const ux = uxc.add(mx);
-    const uy = uyc.add(my);
+    const ux = uxc.add(mx.to('float64'));
+    const uy = uyc.add(my.to('float64'));
     // skimage's NP = win_size ** ndim, per channel (ndim 2).
     const windowPixels = k * k;
     const covNorm = options.sampleCovariance ? windowPixels / (windowPixels - 1) : 1;
@@ -89,7 +89,7 @@ export function ssim(generated: torch.Tensor, target: torch.Tensor, options: Ssi
     let range: torch.Tensor;
     if (options.dataRange === 'generated-range') {
       const flat = x.view([n, -1]);
-      range = flat.amax([1]).sub(flat.amin([1])).view([n, 1, 1, 1]);
+      range = flat.amax([1]).sub(flat.amin([1])).view([n, 1, 1, 1]).to('float64');
     } else {
       if (!(options.dataRange > 0)) throw new Error(`ssim: dataRange must be positive, got ${options.dataRange}`);
       range = torch.full([n, 1, 1, 1], options.dataRange, 'float64');
