@@ -2,7 +2,8 @@
 //   1. SSIM (PATN setting) over BENCH_SSIM_PAIRS (12,000) Market-shaped 128x64 pairs: ours batched on tensors vs
 //      scikit-image's structural_similarity called per pair as getMetrics_market.py does, on the same pixels.
 //   2. FID feature extraction (resize to 299 + torchvision InceptionV3 pool3) of BENCH_FID_IMAGES (64) 128x64
-//      images, batch 32: ours vs python3-torch running the same network with the same random weights.
+//      images, batch 32: ours vs python3-torch running the same network with the same random weights, both with the
+//      engine's intra-op thread count.
 // Ratios are ours / Python's time (below 1 means ours is faster). Progress goes to stderr; the LAST line of stdout is
 // one JSON object. The machine is shared: figures move with its load.
 //
@@ -108,7 +109,8 @@ print(json.dumps({'seconds': time.perf_counter() - t0, 'mean': total / len(gen)}
 import json, time, numpy as np, torch
 import torch.nn as nn, torch.nn.functional as F
 exec(open(${JSON.stringify(NETS)}).read())
-nets = build_all(${JSON.stringify(work)}, ${JSON.stringify(files)})
+torch.set_num_threads(${torch.getNumThreads()})
+nets = build_all(${JSON.stringify(work)}, ${JSON.stringify(files)}, which=('tv',))
 x = torch.from_numpy(np.load(${JSON.stringify(join(work, 'images.npy'))}))
 with torch.no_grad():
     nets['tv'](inception_input(x[:2], 'minus-one-to-one'))
@@ -131,7 +133,7 @@ print(json.dumps({'seconds': seconds, 'threads': torch.get_num_threads(), 'check
     images.dispose();
     const fidResult = {
       images: FID_IMAGES, batch: FID_BATCH, input: '128x64 -> 299x299', ours_s: oursFidS, torch_s: pyFid.seconds!,
-      ratio: oursFidS / pyFid.seconds!, python_threads: pyFid.threads!, checksum_ours: checksum, checksum_torch: pyFid.checksum!,
+      ratio: oursFidS / pyFid.seconds!, threads: torch.getNumThreads(), python_threads: pyFid.threads!, checksum_ours: checksum, checksum_torch: pyFid.checksum!,
     };
     console.error(`bench eval: FID features ours ${oursFidS.toFixed(2)} s, torch ${pyFid.seconds!.toFixed(2)} s`);
     console.log(JSON.stringify({ ssim: ssimResult, fid_features: fidResult, note: 'shared machine: times move with its load' }));

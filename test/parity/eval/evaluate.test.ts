@@ -157,7 +157,7 @@ test('evaluate() LPIPS (gfla and pidm) equals the lpips computation on the same 
       code: `
 from PIL import Image
 exec(open(${JSON.stringify(NETS)}).read())
-nets = build_all(${JSON.stringify(weights)}, ${JSON.stringify(files)})
+nets = build_all(${JSON.stringify(weights)}, ${JSON.stringify(files)}, which=('alex', 'lins'))
 load = lambda paths: torch.from_numpy(np.stack([np.array(Image.open(p).convert('RGB')) for p in paths])).permute(0, 3, 1, 2).float()
 with torch.no_grad():
     d = lpips_forward(nets['alex'], nets['lins'], load(${JSON.stringify(fx.preds)}) / 127.5 - 1, load(${JSON.stringify(fx.targets)}) / 127.5 - 1)

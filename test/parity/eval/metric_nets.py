@@ -211,16 +211,17 @@ def inception_input(images, mode):
     return x
 
 
-def build_all(folder, files, seed=0):
-    """Random networks, their weight files in the official layouts under `folder`, in eval mode."""
+def build_all(folder, files, seed=0, which=('tv', 'fid', 'alex', 'lins')):
+    """Random networks (those named in `which`), their weight files in the official layouts under `folder`, in eval
+    mode."""
     torch.manual_seed(seed)
-    nets = {'tv': Inception(fid=False, aux=True), 'fid': Inception(fid=True), 'alex': alexnet(), 'lins': lpips_lins()}
+    make = {'tv': lambda: Inception(fid=False, aux=True), 'fid': lambda: Inception(fid=True), 'alex': alexnet, 'lins': lpips_lins}
+    names = {'tv': 'inceptionTorchvision', 'fid': 'inceptionFid', 'alex': 'alexnet', 'lins': 'lpipsAlex'}
+    nets = {key: make[key]() for key in which}
     for key in ('tv', 'fid'):
-        randomise_bn(nets[key])
-    torch.save(nets['tv'].state_dict(), f"{folder}/{files['inceptionTorchvision']}")
-    torch.save(nets['fid'].state_dict(), f"{folder}/{files['inceptionFid']}")
-    torch.save(nets['alex'].state_dict(), f"{folder}/{files['alexnet']}")
-    torch.save(nets['lins'].state_dict(), f"{folder}/{files['lpipsAlex']}")
-    for n in nets.values():
-        n.eval()
+        if key in nets:
+            randomise_bn(nets[key])
+    for key, net in nets.items():
+        torch.save(net.state_dict(), f"{folder}/{files[names[key]]}")
+        net.eval()
     return nets
