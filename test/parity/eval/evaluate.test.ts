@@ -172,3 +172,39 @@ out = {'lpips': float(d.mean())}`,
     rmSync(fx.root, { recursive: true, force: true });
   }
 });
+
+const SLOW = process.env.REPOSER_SLOW === '1' ? false : 'slow (2048-d matrix square roots on both sides): set REPOSER_SLOW=1';
+
+test('evaluate() FID (gfla) equals pytorch-fid\'s computation on the same files and random torchvision weights', { skip: NO_SHARED || SLOW }, async () => {
+  const fx = await writeFixture();
+  const weights = join(fx.root, 'weights');
+  mkdirSync(weights);
+  try {
+    const files = Object.fromEntries(Object.entries(WEIGHT_FILES).map(([k, v]) => [k, v.file]));
+    const reference = readdirSync(join(fx.data, 'test')).sort().map((f) => join(fx.data, 'test', f));
+    const [res] = runOracle([{
+      code: `
+from PIL import Image
+from scipy import linalg
+exec(open(${JSON.stringify(NETS)}).read())
+nets = build_all(${JSON.stringify(weights)}, ${JSON.stringify(files)}, which=('tv',), signal=True)
+load = lambda paths: torch.from_numpy(np.stack([np.array(Image.open(p).convert('RGB')) for p in paths])).permute(0, 3, 1, 2).float() / 255
+with torch.no_grad():
+    real = nets['tv'](inception_input(load(${JSON.stringify(reference)}), 'minus-one-to-one'))[0].double().numpy()
+    fake = nets['tv'](inception_input(load(${JSON.stringify(fx.preds)}), 'minus-one-to-one'))[0].double().numpy()
+mu1, s1, mu2, s2 = real.mean(0), np.cov(real, rowvar=False), fake.mean(0), np.cov(fake, rowvar=False)
+covmean, _ = linalg.sqrtm(s1.dot(s2), disp=False)
+if not np.isfinite(covmean).all():
+    offset = np.eye(s1.shape[0]) * 1e-6
+    covmean = linalg.sqrtm((s1 + offset).dot(s2 + offset))
+diff = mu1 - mu2
+out = {'fid': float(diff.dot(diff) + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean.real))}`,
+    }]);
+    const r = await evaluate({ pred: fx.pred, data: fx.data, protocol: 'gfla', metrics: ['fid'], weights, fidReference: join(fx.data, 'test') });
+    const expected = res!.fid as number;
+    assert.ok(expected > 1e-3, `the random network's features should tell the two sets apart (FID ${expected})`);
+    assert.ok(Math.abs(r.metrics.fid! - expected) <= 1e-3 * Math.abs(expected), `FID: ours ${r.metrics.fid}, pytorch-fid ${expected}`);
+  } finally {
+    rmSync(fx.root, { recursive: true, force: true });
+  }
+});

@@ -211,7 +211,20 @@ def inception_input(images, mode):
     return x
 
 
-def build_all(folder, files, seed=0, which=('tv', 'fid', 'alex', 'lins')):
+def keep_signal(model):
+    """He-normal convolutions and near-identity BatchNorm, so that a deep random Inception's pool features still
+    depend on the image (with PyTorch's default init they shrink layer by layer to a constant, and FID is ~0)."""
+    for mod in model.modules():
+        if isinstance(mod, nn.Conv2d):
+            nn.init.kaiming_normal_(mod.weight, nonlinearity='relu')
+        elif isinstance(mod, nn.BatchNorm2d):
+            mod.running_mean.normal_(0, 0.01)
+            mod.running_var.uniform_(0.9, 1.1)
+            mod.weight.data.uniform_(0.9, 1.1)
+            mod.bias.data.normal_(0, 0.01)
+
+
+def build_all(folder, files, seed=0, which=('tv', 'fid', 'alex', 'lins'), signal=False):
     """Random networks (those named in `which`), their weight files in the official layouts under `folder`, in eval
     mode."""
     torch.manual_seed(seed)
@@ -220,7 +233,7 @@ def build_all(folder, files, seed=0, which=('tv', 'fid', 'alex', 'lins')):
     nets = {key: make[key]() for key in which}
     for key in ('tv', 'fid'):
         if key in nets:
-            randomise_bn(nets[key])
+            (keep_signal if signal else randomise_bn)(nets[key])
     for key, net in nets.items():
         torch.save(net.state_dict(), f"{folder}/{files[names[key]]}")
         net.eval()
