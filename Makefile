@@ -22,7 +22,7 @@ NATIVE_OBJ := $(patsubst native/%.cc,build/obj/%.o,$(NATIVE_SRC))
 ADDON := build/reposer.node
 TESTS = $(shell find dist/test -name '*.test.js' | sort)
 
-.PHONY: setup native gen build lint typecheck test test-slow demo bench-engine bench-models bench-data configs clean
+.PHONY: setup native gen build lint typecheck test test-slow demo bench-engine bench-models bench-data bench-eval configs clean
 
 setup:
 	@bash scripts/setup.sh
@@ -71,6 +71,9 @@ bench-models: setup
 
 bench-data: setup
 	node dist/bench/data.js
+
+bench-eval: setup
+	node dist/bench/eval.js
 
 # The preset files under configs/ from the typed defaults.
 configs: build

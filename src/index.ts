@@ -7,3 +7,4 @@ export * as models from './models/index.js';
 export * as report from './report/index.js';
 export * as train from './train/index.js';
 export * as generate from './generate/index.js';
+export * as evaluation from './eval/index.js';

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { registerData } from './data.js';
 import { registerDemo } from './demo.js';
+import { registerEval } from './eval.js';
 import { registerGenerate } from './generate.js';
 import { registerImport } from './import.js';
 import { registerModels } from './models.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerImport(program);
   registerTrain(program);
   registerGenerate(program);
+  registerEval(program);
   registerReport(program);
   return program;
 }

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -89,6 +89,27 @@ test('every pair of the test split is written as <from>___<to>.png at the model 
     loaded.model.dispose();
   }
   assert.equal(torch.memory().numTensors, start);
+});
+
+test('reposer test, then reposer eval --out RUN_DIR/eval.json, then the report shows the eval table', () => {
+  const cli = join(import.meta.dirname, '..', '..', '..', 'src', 'cli', 'main.js');
+  const pred = join(root, 'test-out');
+  let r = spawnSync(process.execPath, [cli, 'test', '--checkpoint', run, '--data', data, '--out', pred, '--workers', '0'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(readdirSync(join(pred, 'patn')).length > 0 && readdirSync(join(pred, 'gfla')).length > 0, "the official scripts' layouts");
+  const evalJson = join(run, 'eval.json');
+  r = spawnSync(process.execPath, [cli, 'eval', '--pred', pred, '--data', data, '--protocol', 'patn', '--json', '--out', evalJson], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const result = JSON.parse(readFileSync(evalJson, 'utf8')) as { protocol: string; metrics: Record<string, number>; count: number };
+  assert.equal(result.protocol, 'patn');
+  assert.ok(result.metrics.ssim! > -1 && result.metrics.ssim! <= 1 && result.metrics.l1! > 0, JSON.stringify(result.metrics));
+  assert.equal(result.count, readdirSync(pred).filter((f) => f.endsWith('.png')).length);
+  r = spawnSync(process.execPath, [cli, 'report', run], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(readFileSync(join(run, 'report.html'), 'utf8'), /ssim/i);
+  r = spawnSync(process.execPath, [cli, 'eval', '--pred', pred, '--data', data, '--protocol', 'nope'], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /nope/);
 });
 
 test('reposer generate names what is missing', () => {
