@@ -31,6 +31,11 @@ export interface TrainingState {
   json: Json;
 }
 
+/** The training state of a model that keeps nothing beyond its modules and optimisers. */
+export function emptyTrainingState(): TrainingState {
+  return { tensors: new Map(), json: {} };
+}
+
 /** One built model with its optimisers. */
 export interface TrainableModel {
   /** The generator; its state dict is what inference and `reposer import` need. */

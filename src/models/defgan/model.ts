@@ -7,7 +7,7 @@ import { partAffines } from '../../pose/index.js';
 import type { PairBatch } from '../batch.js';
 import { makeVgg, type Vgg19Features } from '../layers/vgg.js';
 import { glorotInit } from '../layers/init.js';
-import { lossValue, type OptimizerLike, type TrainableModel, type TrainingState } from '../registry.js';
+import { emptyTrainingState, lossValue, type OptimizerLike, type TrainableModel, type TrainingState } from '../registry.js';
 import { validateDefGanConfig, type DefGanConfig } from './config.js';
 import { checkPartInputs } from './deformable.js';
 import { DefGanDiscriminator } from './discriminator.js';
@@ -146,7 +146,7 @@ export class DefGanModel implements TrainableModel {
 
   /** Nothing beyond modules and optimisers: the learning rate is constant. */
   trainingState(): TrainingState {
-    return { tensors: new Map(), json: {} };
+    return emptyTrainingState();
   }
 
   loadTrainingState(): void {}

@@ -6,7 +6,7 @@ import * as torch from '../../torch/index.js';
 import { pg2Mask } from '../../pose/index.js';
 import type { PairBatch } from '../batch.js';
 import { glorotInit, tflibStdevInit } from '../layers/init.js';
-import { lossValue, type OptimizerLike, type TrainableModel, type TrainingState } from '../registry.js';
+import { emptyTrainingState, lossValue, type OptimizerLike, type TrainableModel, type TrainingState } from '../registry.js';
 import { pg2Stage1Steps, validatePg2Config, type Pg2Config } from './config.js';
 import { Pg2Discriminator } from './discriminator.js';
 import { Pg2Generator } from './generator.js';
@@ -177,7 +177,7 @@ export class Pg2Model implements TrainableModel {
 
   /** Nothing beyond modules and optimisers: the learning rate is constant and the step lives in netG's trainSteps buffer. */
   trainingState(): TrainingState {
-    return { tensors: new Map(), json: {} };
+    return emptyTrainingState();
   }
 
   loadTrainingState(): void {}
