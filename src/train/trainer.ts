@@ -179,7 +179,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const model = family.create(cfg);
   let step = 0;
   let position: LoaderPosition = { epoch: 0, index: 0 };
-  let lastCheckpoint: string | null = null;
+  // Held in an object: checkpoint() below updates it, and TypeScript does not follow assignments in closures.
+  const saved: { last: string | null } = { last: null };
   if (o.resume) {
     const [, dir] = existing[existing.length - 1] as [number, string];
     const state = loadCheckpoint(dir, model);
@@ -189,7 +190,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     }
     step = state.step;
     position = state.loader;
-    lastCheckpoint = dir;
+    saved.last = dir;
     cutTornLogLine(join(runDir, 'log.jsonl'));
   } else {
     saveResolvedConfig(runDir, cfg);
@@ -198,8 +199,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const loader = new PairLoader(train, loaderOptions(family, cfg, { seed, workers: o.workers ?? 1 }));
   const samples = sampleEvery > 0 ? await sampleBatch(o.data, train, family, cfg, seed) : null;
   const checkpoint = (): string => {
-    lastCheckpoint = saveCheckpoint(runDir, model, { step, loader: position, seed, config: cfg as unknown as Json }, keep);
-    return lastCheckpoint;
+    saved.last = saveCheckpoint(runDir, model, { step, loader: position, seed, config: cfg as unknown as Json }, keep);
+    return saved.last;
   };
   const log = (entry: Record<string, unknown>): void => appendFileSync(join(runDir, 'log.jsonl'), `${JSON.stringify(entry)}\n`);
   let reason: TrainResult['reason'] = 'done';
@@ -214,7 +215,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           losses = runStep(() => model.trainStep(batch));
         } catch (err) {
           throw new TrainingError(`train: stopped at step ${step + 1}: ${(err as Error).message}` +
-            `${lastCheckpoint ? `. The last good checkpoint is ${lastCheckpoint}` : '. No checkpoint was written yet'}`, step + 1, lastCheckpoint);
+            `${saved.last ? `. The last good checkpoint is ${saved.last}` : '. No checkpoint was written yet'}`, step + 1, saved.last);
         } finally {
           disposeBatch(batch);
         }
@@ -249,7 +250,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         if (step >= totalSteps) break;
         waitStart = performance.now();
       }
-    } else if (lastCheckpoint === null) {
+    } else if (saved.last === null) {
       checkpoint();
     }
   } finally {
@@ -257,7 +258,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (samples) disposeBatch(samples);
     model.dispose();
   }
-  return { runDir, step, totalSteps, reason, checkpoint: lastCheckpoint as unknown as string };
+  if (saved.last === null) throw new Error('train: finished without writing a checkpoint (a bug: please report it)');
+  return { runDir, step, totalSteps, reason, checkpoint: saved.last };
 }
 
 /** The newest checkpoint of a run directory, or null. */
