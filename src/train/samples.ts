@@ -1,4 +1,5 @@
 // Sample grids: one row per pair, columns source | target pose | generated | target.
+import { renameSync } from 'node:fs';
 import sharp from 'sharp';
 import * as torch from '../torch/index.js';
 import { drawSkeletons, type Pose } from '../pose/index.js';
@@ -31,6 +32,5 @@ export async function writeSampleGrid(model: TrainableModel, batch: PairBatch, p
     .resize(Math.round(scale * 4 * w), Math.round(scale * n * h), { kernel: 'nearest' })
     .png()
     .toFile(tmp);
-  const { renameSync } = await import('node:fs');
   renameSync(tmp, path);
 }

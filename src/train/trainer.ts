@@ -117,8 +117,9 @@ async function sampleBatch(data: string, train: Dataset, family: ModelFamily, cf
   let ds = train;
   try {
     ds = await openDataset(data, { split: 'test' });
-  } catch {
-    // No test split: samples come from the training pairs.
+  } catch (err) {
+    // Only a missing test split falls back to the training pairs; a broken one is the user's to know about.
+    if (!/no annotation CSV for split 'test'/.test((err as Error).message)) throw err;
   }
   const loader = new PairLoader(ds, { ...loaderOptions(family, cfg, { seed, workers: 0, shuffle: false }), batchSize: Math.min(4, cfg.data.batchSize), augment: null });
   try {
