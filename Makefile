@@ -17,6 +17,18 @@ else
   TORCH_LIBS := -ltorch_cpu -lc10
 endif
 
+# Data-parallel training (native/distributed.cc) needs Gloo's headers: Debian's libgloo-dev, or an upstream libtorch
+# that ships them. Without them the addon still builds, and its dist* entry points say how to get Gloo.
+ifdef LIBTORCH
+  GLOO_INCLUDE := $(wildcard $(LIBTORCH)/include/gloo/config.h)
+  GLOO_LIBS :=
+else
+  GLOO_INCLUDE := $(wildcard /usr/include/gloo/config.h)
+  GLOO_LIBS := -lgloo
+endif
+GLOO_STAMP := build/gloo-$(if $(GLOO_INCLUDE),on,off).stamp
+TORCH_LIBS += $(if $(GLOO_INCLUDE),$(GLOO_LIBS))
+
 NATIVE_SRC := $(wildcard native/*.cc) $(wildcard native/gen/*.cc)
 NATIVE_OBJ := $(patsubst native/%.cc,build/obj/%.o,$(NATIVE_SRC))
 ADDON := build/reposer.node
@@ -43,6 +55,11 @@ $(ADDON): $(NATIVE_OBJ)
 build/obj/%.o: native/%.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_BASE) $(TORCH_CFLAGS) -c $< -o $@
+
+build/obj/distributed.o: CXXFLAGS_BASE += $(if $(GLOO_INCLUDE),-DUSE_C10D_GLOO -DREPOSER_GLOO)
+build/obj/distributed.o: $(GLOO_STAMP)
+$(GLOO_STAMP):
+	@mkdir -p build && rm -f build/gloo-*.stamp && touch $@
 
 -include $(NATIVE_OBJ:.o=.d)
 

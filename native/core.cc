@@ -861,6 +861,7 @@ NAPI_MODULE_INIT() {
     reposer::register_core(env, exports, ctx);
     reposer::register_generated_0(env, exports, ctx);
     reposer::register_generated_1(env, exports, ctx);
+    reposer::register_distributed(env, exports, ctx);
   } catch (const std::exception& e) {
     napi_throw_error(env, "ERR_NAPI", (std::string("loading the reposer addon failed: ") + e.what()).c_str());
     return nullptr;

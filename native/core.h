@@ -92,6 +92,7 @@ void define(napi_env env, napi_value exports, Context* ctx, const char* name, na
 void register_core(napi_env env, napi_value exports, Context* ctx);
 void register_generated_0(napi_env env, napi_value exports, Context* ctx);
 void register_generated_1(napi_env env, napi_value exports, Context* ctx);
+void register_distributed(napi_env env, napi_value exports, Context* ctx);
 
 }  // namespace reposer
 

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # convolution 11x and a 1024^2 matmul 6.5x faster here. The OpenMP build shares libtorch's thread pool.
 # python3-skimage and python3-scipy are the evaluation oracles (SSIM, the Frechet distance); chromium runs the
 # report test through playwright-core, which downloads no browser of its own.
-apt_packages=(python3-torch libopenblas0-openmp python3-skimage python3-scipy chromium)
+apt_packages=(python3-torch libopenblas0-openmp python3-skimage python3-scipy chromium libgloo-dev)
 [ -z "${LIBTORCH:-}" ] && apt_packages+=(libtorch-dev)
 missing=()
 for p in "${apt_packages[@]}"; do

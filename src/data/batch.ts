@@ -81,6 +81,11 @@ export interface BatchSpec extends BatchFeatures {
   frame: Frame;
   /** Seeds the augmentation of this batch. */
   seed: number;
+  /**
+   * When `items` are one rank's share of a larger data-parallel batch: the share starts at item `offset` of a batch of
+   * `combined` items, and takes exactly the augmentation draws that items get in the combined batch.
+   */
+  shareOf?: { offset: number; combined: number };
 }
 
 /** A batch as plain typed arrays (transferable between threads). */
@@ -158,7 +163,9 @@ export async function buildBatch(spec: BatchSpec): Promise<LoaderBatch> {
   let poses: Pose[] = [...items.map((it) => it.poseA), ...items.map((it) => it.poseB)];
   if (spec.augment) {
     const random = mulberry32(spec.seed);
-    params = poses.map(() => sampleAugment(random, frame, spec.augment as AugmentOptions));
+    const share = spec.shareOf ?? { offset: 0, combined: n };
+    const draws = Array.from({ length: 2 * share.combined }, () => sampleAugment(random, frame, spec.augment as AugmentOptions));
+    params = [...draws.slice(share.offset, share.offset + n), ...draws.slice(share.combined + share.offset, share.combined + share.offset + n)];
     poses = poses.map((p, i) => augmentPose(p, (params as AugmentParams[])[i] ?? IDENTITY_AUGMENT, frame));
   }
   const kpFlat = new Float32Array(2 * n * NUM_JOINTS * 2);

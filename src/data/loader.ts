@@ -28,6 +28,12 @@ export interface LoaderOptions extends BatchFeatures {
   workers?: number;
   /** Batches in flight per worker; default 2. */
   prefetch?: number;
+  /**
+   * Data-parallel share: this loader yields rank `rank`'s `batchSize` items of each combined batch of
+   * batchSize x count items, so `count` ranks together see exactly what one loader of the combined size would
+   * (augmentation included). An incomplete last combined batch is dropped, so every rank takes the same steps.
+   */
+  shard?: { rank: number; count: number };
 }
 
 /** What the loader needs of a dataset (a `Dataset` from openDataset fits). */
@@ -77,6 +83,15 @@ export class PairLoader {
         `run 'reposer data check ${dataset.dir ?? '<dataset>'}'`);
     }
     if (this.items.length === 0) throw new Error(`PairLoader: the dataset${dataset.dir ? ` ${dataset.dir}` : ''} has no pairs`);
+    if (options.shard) {
+      const { rank, count } = options.shard;
+      if (!Number.isInteger(count) || count < 1 || !Number.isInteger(rank) || rank < 0 || rank >= count) {
+        throw new Error(`PairLoader: shard must have 0 <= rank < count, got rank ${rank} of ${count}`);
+      }
+      if (this.numBatches === 0) {
+        throw new Error(`PairLoader: ${this.items.length} pairs do not fill one combined batch of ${this.batchSize} x ${count} ranks; use fewer ranks or a smaller batch`);
+      }
+    }
     const wanted = options.workers ?? Math.min(2, cpus().length);
     for (let i = 0; i < wanted; i++) this.workers.push(this.startWorker());
   }
@@ -88,6 +103,7 @@ export class PairLoader {
 
   /** Batches per epoch. */
   get numBatches(): number {
+    if (this.options.shard) return Math.floor(this.items.length / (this.batchSize * this.options.shard.count));
     const full = Math.floor(this.items.length / this.batchSize);
     return this.options.dropLast || this.items.length % this.batchSize === 0 ? full : full + 1;
   }
@@ -105,9 +121,12 @@ export class PairLoader {
 
   private spec(epoch: number, b: number, order: number[]): BatchSpec {
     const o = this.options;
-    const chunk = order.slice(b * this.batchSize, (b + 1) * this.batchSize).map((i) => this.items[i] as BatchItem);
+    const combined = this.batchSize * (o.shard?.count ?? 1);
+    const start = b * combined + this.batchSize * (o.shard?.rank ?? 0);
+    const chunk = order.slice(start, start + this.batchSize).map((i) => this.items[i] as BatchItem);
     return {
       items: chunk, frame: this.frame, seed: deriveSeed(o.seed ?? 0, epoch, b),
+      shareOf: o.shard ? { offset: this.batchSize * o.shard.rank, combined } : undefined,
       pose: o.pose, masks: o.masks, affines: o.affines, affineMaskSize: o.affineMaskSize, parsing: o.parsing, augment: o.augment,
     };
   }

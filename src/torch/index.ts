@@ -11,3 +11,4 @@ export * from './functional.js';
 export * as nn from './nn/index.js';
 export * as io from './io/index.js';
 export * as optim from './optim/index.js';
+export * as distributed from './distributed.js';

@@ -32,6 +32,12 @@ export interface NativeCore {
   autocastEnter(device: 'cpu' | 'cuda', enabled: boolean, dtype: number): [boolean, number];
   autocastExit(device: 'cpu' | 'cuda', enabled: boolean, dtype: number): void;
   cudaBf16Supported(): boolean;
+  distInit(store: string, rank: number, worldSize: number, timeoutMs: number): void;
+  distAllReduceMean(handles: number[], bucketBytes: number): void;
+  distBroadcast(handles: number[], root: number): void;
+  distBarrier(): void;
+  distDestroy(): void;
+  distAvailable(): boolean;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -30,6 +30,8 @@ export interface TrainerState {
   step: number;
   loader: LoaderPosition;
   seed: number;
+  /** Data-parallel ranks that trained it (absent: 1); a run resumes with the same number. */
+  worldSize?: number;
   config: Json;
 }
 
@@ -53,8 +55,11 @@ export function writeJsonAtomic(path: string, value: unknown): void {
   renameSync(tmp, path);
 }
 
-/** Saves a checkpoint of `model` at `state.step` and keeps the newest `keep`; returns its folder. */
-export function saveCheckpoint(runDir: string, model: TrainableModel, state: TrainerState, keep: number): string {
+/**
+ * Saves a checkpoint of `model` at `state.step` and keeps the newest `keep`; returns its folder. `rng` holds the
+ * generator states to save ('cpu', and 'cpu.rank<r>' of a data-parallel run's other ranks); default this process's.
+ */
+export function saveCheckpoint(runDir: string, model: TrainableModel, state: TrainerState, keep: number, rng?: ReadonlyMap<string, torch.Tensor>): string {
   const root = join(runDir, CHECKPOINTS_DIR);
   mkdirSync(root, { recursive: true });
   const final = join(root, stepName(state.step));
@@ -71,11 +76,15 @@ export function saveCheckpoint(runDir: string, model: TrainableModel, state: Tra
   const training = model.trainingState();
   torch.io.saveSafetensors(join(tmp, 'training.safetensors'), training.tensors);
   writeFileSync(join(tmp, 'training.json'), JSON.stringify(training.json));
-  const rng = torch.getRngState();
-  try {
-    torch.io.saveSafetensors(join(tmp, 'rng.safetensors'), new Map([['cpu', rng]]));
-  } finally {
-    rng.dispose();
+  if (rng) {
+    torch.io.saveSafetensors(join(tmp, 'rng.safetensors'), new Map(rng));
+  } else {
+    const own = torch.getRngState();
+    try {
+      torch.io.saveSafetensors(join(tmp, 'rng.safetensors'), new Map([['cpu', own]]));
+    } finally {
+      own.dispose();
+    }
   }
   writeFileSync(join(tmp, 'trainer.json'), `${JSON.stringify(state, null, 2)}\n`);
   // A resumed run that saves the same step again replaces the older folder.
@@ -91,8 +100,11 @@ function readTensors(path: string): Map<string, torch.Tensor> {
   return torch.io.loadSafetensors(path).tensors;
 }
 
-/** Restores `model`'s modules, optimisers, training state and the generator state from a checkpoint folder. */
-export function loadCheckpoint(dir: string, model: TrainableModel): TrainerState {
+/**
+ * Restores `model`'s modules, optimisers, training state and the generator state from a checkpoint folder;
+ * `rngKey` picks the generator state (a data-parallel rank r > 0 reads 'cpu.rank<r>').
+ */
+export function loadCheckpoint(dir: string, model: TrainableModel, rngKey = 'cpu'): TrainerState {
   const state = JSON.parse(readFileSync(join(dir, 'trainer.json'), 'utf8')) as TrainerState;
   const scoped = (path: string, fn: (t: Map<string, torch.Tensor>) => void): void => {
     const tensors = readTensors(path);
@@ -117,8 +129,8 @@ export function loadCheckpoint(dir: string, model: TrainableModel): TrainerState
   const trainingJson = JSON.parse(readFileSync(join(dir, 'training.json'), 'utf8')) as Json;
   scoped(join(dir, 'training.safetensors'), (tensors) => model.loadTrainingState({ tensors, json: trainingJson }));
   scoped(join(dir, 'rng.safetensors'), (t) => {
-    const rng = t.get('cpu');
-    if (!rng) throw new Error(`checkpoint ${dir}: rng.safetensors lacks the 'cpu' generator state`);
+    const rng = t.get(rngKey);
+    if (!rng) throw new Error(`checkpoint ${dir}: rng.safetensors lacks the '${rngKey}' generator state (a data-parallel run resumes with the world size it was saved with)`);
     torch.setRngState(rng);
   });
   return state;

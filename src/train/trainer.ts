@@ -19,6 +19,8 @@ import '../models/index.js';
 import { listCheckpoints, loadCheckpoint, saveCheckpoint, type LoaderPosition } from './checkpoint.js';
 import { writeSampleGrid } from './samples.js';
 import { runAt, type Precision } from './precision.js';
+import { RankGroup, rngKey, type DataParallelOptions } from './distributed.js';
+import { deriveSeed } from '../random.js';
 
 export interface TrainOptions {
   /** The dataset folder (any layout `openDataset` reads); its train split trains, its test split (if any) gives samples. */
@@ -57,6 +59,11 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Called after every iteration. */
   onStep?: (progress: StepProgress) => void;
+  /**
+   * This process is one rank of a data-parallel run (src/train/distributed.ts): it trains on its share of every
+   * batch (the config's data.batchSize is the combined batch, split evenly), and only rank 0 writes the run directory.
+   */
+  distributed?: DataParallelOptions;
 }
 
 export interface StepProgress {
@@ -166,6 +173,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     throw new Error(`train: ${runDir} already holds a run (${existing.length} checkpoints); pass --resume to continue it, or choose another --out`);
   }
   const { family, cfg } = runConfig(o, runDir, o.resume === true);
+  const worldSize = o.distributed?.worldSize ?? 1;
+  if (cfg.data.batchSize % worldSize !== 0) {
+    throw new Error(`train: data.batchSize ${cfg.data.batchSize} is the combined batch and must split evenly over ${worldSize} ranks; set data.batchSize to a multiple of ${worldSize}`);
+  }
   const train = await openDataset(o.data, { split: 'train' });
   if (train.frame[0] !== cfg.image.height || train.frame[1] !== cfg.image.width) {
     throw new Error(`train: ${o.data} holds ${train.frame[0]}x${train.frame[1]} images but the config's image is ${cfg.image.height}x${cfg.image.width}; ` +
@@ -175,35 +186,55 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const scheduled = totalEpochs(cfg.schedule) * perEpoch;
   const totalSteps = o.steps === undefined ? scheduled : Math.min(positiveInt(o.steps, 1, '--steps'), scheduled);
 
-  mkdirSync(join(runDir, 'samples'), { recursive: true });
+  const group = o.distributed ? new RankGroup(o.distributed) : null;
+  const leader = group === null || group.isLeader;
+  if (leader) mkdirSync(join(runDir, 'samples'), { recursive: true });
   torch.manualSeed(seed);
   const model = family.create(cfg);
+  // Every rank initialises as rank 0 does; the others then draw their own dropout masks and samples.
+  if (group && !leader) torch.manualSeed(deriveSeed(seed, group.rank));
   let step = 0;
   let position: LoaderPosition = { epoch: 0, index: 0 };
   // Held in an object: checkpoint() below updates it, and TypeScript does not follow assignments in closures.
   const saved: { last: string | null } = { last: null };
   if (o.resume) {
     const [, dir] = existing[existing.length - 1] as [number, string];
-    const state = loadCheckpoint(dir, model);
+    const state = loadCheckpoint(dir, model, rngKey(group?.rank ?? 0));
     if (state.seed !== seed) {
       model.dispose();
       throw new Error(`train: the run was started with --seed ${state.seed}; resume it with the same seed (got ${seed})`);
     }
+    if ((state.worldSize ?? 1) !== worldSize) {
+      model.dispose();
+      throw new Error(`train: the run was trained by ${state.worldSize ?? 1} data-parallel processes; resume it with the same number (got ${worldSize})`);
+    }
     step = state.step;
     position = state.loader;
     saved.last = dir;
-    cutTornLogLine(join(runDir, 'log.jsonl'));
-  } else {
+    if (leader) cutTornLogLine(join(runDir, 'log.jsonl'));
+  } else if (leader) {
     saveResolvedConfig(runDir, cfg);
   }
+  group?.attach(model);
   const runStep = runAt(o.precision ?? 'fp32', 'train', o.notice ?? ((line) => console.warn(line)));
-  const loader = new PairLoader(train, loaderOptions(family, cfg, { seed, workers: o.workers ?? 1 }));
-  const samples = sampleEvery > 0 ? await sampleBatch(o.data, train, family, cfg, seed) : null;
-  const checkpoint = (): string => {
-    saved.last = saveCheckpoint(runDir, model, { step, loader: position, seed, config: cfg as unknown as Json }, keep);
-    return saved.last;
+  const loader = new PairLoader(train, {
+    ...loaderOptions(family, cfg, { seed, workers: o.workers ?? 1 }),
+    ...(group ? { batchSize: cfg.data.batchSize / worldSize, shard: { rank: group.rank, count: worldSize } } : {}),
+  });
+  const samples = sampleEvery > 0 && leader ? await sampleBatch(o.data, train, family, cfg, seed) : null;
+  const checkpoint = (): void => {
+    const state = { step, loader: position, seed, ...(group ? { worldSize } : {}), config: cfg as unknown as Json };
+    const rng = group ? group.gatherRngStates() : undefined;
+    try {
+      if (leader) saved.last = saveCheckpoint(runDir, model, state, keep, rng ?? undefined);
+      else saved.last = join(runDir, 'checkpoints', `step-${String(step).padStart(8, '0')}`);
+    } finally {
+      if (rng) torch.dispose([...rng.values()]);
+    }
   };
-  const log = (entry: Record<string, unknown>): void => appendFileSync(join(runDir, 'log.jsonl'), `${JSON.stringify(entry)}\n`);
+  const log = (entry: Record<string, unknown>): void => {
+    if (leader) appendFileSync(join(runDir, 'log.jsonl'), `${JSON.stringify(entry)}\n`);
+  };
   let reason: TrainResult['reason'] = 'done';
   try {
     if (step < totalSteps) {
@@ -242,7 +273,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         // Prefetched batches resolve as microtasks, so without this the loop would never let the event loop run:
         // signal handlers (SIGINT/SIGTERM) and timers would wait until training ended.
         await new Promise((res) => setImmediate(res));
-        const stopped = o.signal?.aborted === true;
+        const stopped = group ? group.anyStopping(o.signal?.aborted === true) : o.signal?.aborted === true;
         if (step % saveEvery === 0 || step === totalSteps || stopped) checkpoint();
         if (stopped) {
           reason = 'stopped';
@@ -258,6 +289,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     await loader.close();
     if (samples) disposeBatch(samples);
     model.dispose();
+    group?.close();
   }
   if (saved.last === null) throw new Error('train: finished without writing a checkpoint (a bug: please report it)');
   return { runDir, step, totalSteps, reason, checkpoint: saved.last };

@@ -22,6 +22,11 @@ export interface OptimizerStateDict<H = Record<string, unknown>> {
 export abstract class Optimizer<H extends { lr: number }> {
   readonly paramGroups: ParamGroup<H>[];
   protected readonly state = new Map<Tensor, ParamState>();
+  /**
+   * Runs at the start of every step() on the gradients about to be applied (in place), e.g. averaging them across
+   * data-parallel ranks. The tensors are views of the parameters' gradients, valid only during the call.
+   */
+  gradientHook: ((grads: Tensor[]) => void) | null = null;
 
   constructor(readonly kind: string, params: Params<H>, defaults: H) {
     if (!Array.isArray(params) || params.length === 0) throw new Error(`${kind}: got no parameters; pass module.parameters()`);
@@ -51,6 +56,13 @@ export abstract class Optimizer<H extends { lr: number }> {
   /** One optimisation step over every parameter that has a gradient. */
   step(): void {
     noGrad(() => {
+      const hook = this.gradientHook;
+      if (hook) {
+        scope(() => {
+          const grads = this.paramGroups.flatMap((g) => g.params.map((p) => p.grad)).filter((g): g is Tensor => g !== null);
+          hook(grads);
+        });
+      }
       for (const group of this.paramGroups) {
         for (const p of group.params) {
           scope(() => {

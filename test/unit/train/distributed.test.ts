@@ -1,0 +1,110 @@
+// Data-parallel training over c10d/Gloo: two ranks on loopback take the same steps as one process on the combined
+// batch (augmentation included), checkpoint from rank 0 only, resume with the same world size, and stop with an
+// error naming the rank when one dies, instead of hanging.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as torch from '../../../src/torch/index.js';
+import { listCheckpoints } from '../../../src/train/index.js';
+
+const CLI = join(import.meta.dirname, '..', '..', '..', 'src', 'cli', 'main.js');
+const reposer = (...args: string[]): ReturnType<typeof spawnSync> => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+
+/**
+ * The largest absolute difference between two checkpoints' modules, leaving out the biases of convolutions that an
+ * instance norm follows: their gradient is zero in exact arithmetic, so Adam turns summation noise into full steps.
+ */
+function maxDifference(a: string, b: string): number {
+  let max = 0;
+  let compared = 0;
+  for (const f of readdirSync(a).filter((n) => n.startsWith('net') && n.endsWith('.safetensors'))) {
+    const [ta, tb] = [torch.io.loadSafetensors(join(a, f)).tensors, torch.io.loadSafetensors(join(b, f)).tensors];
+    for (const [k, t] of ta) {
+      const u = tb.get(k);
+      assert.ok(u, `${f}:${k} is missing from ${b}`);
+      if (!t.dtype.startsWith('float')) assert.deepEqual(t.toArray(), u.toArray(), `${f}:${k}`);
+      else if (!/(conv\d?|Conv\d)\.bias$/.test(k)) {
+        const d = torch.scope(() => t.sub(u).abs().max().item() as number);
+        max = Math.max(max, d);
+        compared++;
+      }
+    }
+    torch.dispose([...ta.values(), ...tb.values()]);
+  }
+  assert.ok(compared > 20, `compared only ${compared} tensors`);
+  return max;
+}
+
+const skip = torch.distributed.available() ? false : 'this build has no Gloo (libgloo-dev)';
+
+test('two ranks equal one process with the combined batch; resume needs the same world size', { skip }, (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'dist-'));
+  try {
+    const data = join(root, 'data');
+    let r = reposer('data', 'synth', '--out', data, '--size', '32x16', '--identities', '5', '--poses', '3', '--seed', '2');
+    assert.equal(r.status, 0, String(r.stderr));
+    // PATN without batch statistics, dropout or image pools (per-rank state), with flips (augmentation is sharded).
+    const args = (out: string): string[] => ['train', '--model', 'patn', '--preset', 'tiny', '--data', data, '--out', out,
+      '--steps', '3', '--seed', '7', '--sample-every', '0', '--workers', '0', '--set', 'data.batchSize=4', '--set', 'data.flip=true',
+      '--set', 'generator.norm=instance', '--set', 'discriminator.norm=instance', '--set', 'generator.dropout=false',
+      '--set', 'discriminator.dropout=false', '--set', 'discriminator.poolSize=0'];
+    r = reposer(...args(join(root, 'one')));
+    assert.equal(r.status, 0, String(r.stderr));
+    r = reposer(...args(join(root, 'two')), '--nprocs', '2');
+    assert.equal(r.status, 0, String(r.stderr));
+    assert.match(String(r.stdout), /finished at step 3\/3/);
+    const [one, two] = [listCheckpoints(join(root, 'one')).at(-1)![1], listCheckpoints(join(root, 'two')).at(-1)![1]];
+    const diff = maxDifference(one, two);
+    t.diagnostic(`max |w_two - w_one| after 3 steps: ${diff.toExponential(2)}`);
+    // Averaging two half-batch gradients sums in another order than one full-batch gradient.
+    assert.ok(diff < 1e-5, `2 ranks differ from 1 process by ${diff}`);
+    const saved = JSON.parse(readFileSync(join(two, 'trainer.json'), 'utf8')) as { worldSize: number };
+    assert.equal(saved.worldSize, 2);
+    const rng = torch.io.loadSafetensors(join(two, 'rng.safetensors')).tensors;
+    assert.deepEqual([...rng.keys()].sort(), ['cpu', 'cpu.rank1']);
+    torch.dispose([...rng.values()]);
+
+    const resume = ['train', '--data', data, '--out', join(root, 'two'), '--steps', '5', '--seed', '7', '--sample-every', '0', '--workers', '0', '--resume'];
+    r = reposer(...resume);
+    assert.equal(r.status, 1);
+    assert.match(String(r.stderr), /trained by 2 data-parallel processes; resume it with the same number \(got 1\)/);
+    r = reposer(...resume, '--nprocs', '2');
+    assert.equal(r.status, 0, String(r.stderr));
+    assert.match(String(r.stdout), /finished at step 5\/5/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a rank killed mid-run stops the run with an error naming it; nothing hangs', { skip }, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'dist-kill-'));
+  try {
+    const data = join(root, 'data');
+    assert.equal(reposer('data', 'synth', '--out', data, '--size', '32x16', '--identities', '4', '--poses', '2', '--seed', '4').status, 0);
+    const out = join(root, 'run');
+    const launcher = spawn(process.execPath, [CLI, 'train', '--model', 'patn', '--preset', 'tiny', '--data', data, '--out', out,
+      '--steps', '100000', '--save-every', '1', '--sample-every', '0', '--workers', '0', '--set', 'data.batchSize=2',
+      '--nprocs', '2', '--dist-timeout', '60'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    launcher.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((res) => launcher.once('exit', (code) => res(code)));
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline && (listCheckpoints(out).at(-1)?.[0] ?? 0) < 2) await new Promise((res) => setTimeout(res, 50));
+    assert.ok((listCheckpoints(out).at(-1)?.[0] ?? 0) >= 2, 'the ranks trained two steps');
+    // The launcher's children, in rank order (spawned in order, so ascending pids is not guaranteed: read their args).
+    const ps = spawnSync('ps', ['--ppid', String(launcher.pid), '-o', 'pid=,args='], { encoding: 'utf8' }).stdout.trim().split('\n');
+    const rank1 = ps.find((line) => / --rank 1 /.test(line));
+    assert.ok(rank1, `rank 1 among the launcher's children:\n${ps.join('\n')}`);
+    const killedAt = Date.now();
+    process.kill(Number(rank1.trim().split(/\s+/)[0]), 'SIGKILL');
+    const code = await exited;
+    assert.equal(code, 1);
+    assert.match(stderr, /rank 1 of 2 was killed by SIGKILL/);
+    assert.ok(Date.now() - killedAt < 30_000, `the run took ${Date.now() - killedAt} ms to stop`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
