@@ -147,12 +147,32 @@ export interface GenerateOneOptions {
   targetPose: Pose;
 }
 
+export interface GeneratePosesOptions {
+  /** The person's photo, any size and aspect ratio. */
+  source: string | Buffer;
+  /** The source's keypoints in its own pixels (see parsePose). */
+  sourcePose: Pose;
+  /** The wanted poses, in the source image's pixels. */
+  targetPoses: readonly Pose[];
+  /** Poses generated per forward pass. Default 8. */
+  batchSize?: number;
+}
+
+/** Generated images as raw RGB at the source photo's size, one per target pose. */
+export interface GeneratedFrames {
+  width: number;
+  height: number;
+  frames: Buffer[];
+}
+
 /**
- * Generates the person of `source` in `targetPose`. The photo is scaled and letterboxed (white) into the model's
- * frame, with the keypoints mapped the same way, and the result is cropped and scaled back to the photo's size.
- * Returns a PNG.
+ * Generates the person of `source` in each of `targetPoses`, `batchSize` poses per forward pass. The photo is scaled
+ * and letterboxed (white) into the model's frame, with the keypoints mapped the same way, and each result is cropped
+ * and scaled back to the photo's size.
  */
-export async function generateOne(loaded: LoadedModel, o: GenerateOneOptions): Promise<Buffer> {
+export async function generatePoses(loaded: LoadedModel, o: GeneratePosesOptions): Promise<GeneratedFrames> {
+  const batchSize = o.batchSize ?? 8;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`generate: batchSize must be a positive integer, got ${o.batchSize}`);
   const frame: [number, number] = [loaded.cfg.image.height, loaded.cfg.image.width];
   const image = sharp(o.source).removeAlpha().toColourspace('srgb');
   const meta = await image.metadata();
@@ -161,22 +181,44 @@ export async function generateOne(loaded: LoadedModel, o: GenerateOneOptions): P
   const framed = await image.resize(box.width, box.height, { fit: 'fill' })
     .extend({ top: box.top, left: box.left, bottom: frame[0] - box.height - box.top, right: frame[1] - box.width - box.left, background: '#ffffff' })
     .raw().toBuffer();
-  const bytes = torch.scope(() => torch.noGrad(() => {
-    const img = torch.tensor(new Uint8Array(framed), [1, frame[0], frame[1], 3]).to('float32').div(127.5).sub(1).permute([0, 3, 1, 2]).contiguous();
-    const kpA = torch.tensor(mapPose(o.sourcePose, box), [1, NUM_JOINTS, 2]);
-    const kpB = torch.tensor(mapPose(o.targetPose, box), [1, NUM_JOINTS, 2]);
-    const batch: PairBatch = {
-      imageA: img, imageB: img, keypointsA: kpA, keypointsB: kpB,
-      poseMapA: poseMaps(kpA, frame, loaded.cfg.data.pose), poseMapB: poseMaps(kpB, frame, loaded.cfg.data.pose),
-    };
-    const out = toBytes(loaded.run(() => loaded.model.generate(batch)).to('float32')).permute([0, 2, 3, 1]).contiguous();
-    return out.data() as Uint8Array;
-  }));
-  return sharp(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { raw: { width: frame[1], height: frame[0], channels: 3 } })
-    .extract({ top: box.top, left: box.left, width: box.width, height: box.height })
-    .resize(meta.width, meta.height, { fit: 'fill' })
-    .png()
-    .toBuffer();
+  const source = torch.scope(() => torch.tensor(new Uint8Array(framed), [1, frame[0], frame[1], 3]).to('float32').div(127.5).sub(1).permute([0, 3, 1, 2]).contiguous());
+  const frames: Buffer[] = [];
+  try {
+    for (let start = 0; start < o.targetPoses.length; start += batchSize) {
+      const targets = o.targetPoses.slice(start, start + batchSize);
+      const n = targets.length;
+      const bytes = torch.scope(() => torch.noGrad(() => {
+        const img = source.expand([n, 3, frame[0], frame[1]]).contiguous();
+        const kpA = torch.tensor(mapPose(o.sourcePose, box), [1, NUM_JOINTS, 2]).expand([n, NUM_JOINTS, 2]).contiguous();
+        const flat = new Float32Array(n * NUM_JOINTS * 2);
+        targets.forEach((p, i) => flat.set(mapPose(p, box), i * NUM_JOINTS * 2));
+        const kpB = torch.tensor(flat, [n, NUM_JOINTS, 2]);
+        const batch: PairBatch = {
+          imageA: img, imageB: img, keypointsA: kpA, keypointsB: kpB,
+          poseMapA: poseMaps(kpA, frame, loaded.cfg.data.pose), poseMapB: poseMaps(kpB, frame, loaded.cfg.data.pose),
+        };
+        const out = toBytes(loaded.run(() => loaded.model.generate(batch)).to('float32')).permute([0, 2, 3, 1]).contiguous();
+        return out.data() as Uint8Array;
+      }));
+      const size = frame[0] * frame[1] * 3;
+      for (let i = 0; i < n; i++) {
+        frames.push(await sharp(Buffer.from(bytes.buffer, bytes.byteOffset + i * size, size), { raw: { width: frame[1], height: frame[0], channels: 3 } })
+          .extract({ top: box.top, left: box.left, width: box.width, height: box.height })
+          .resize(meta.width, meta.height, { fit: 'fill' })
+          .raw()
+          .toBuffer());
+      }
+    }
+  } finally {
+    source.dispose();
+  }
+  return { width: meta.width, height: meta.height, frames };
+}
+
+/** Generates the person of `source` in `targetPose` (see generatePoses). Returns a PNG at the photo's size. */
+export async function generateOne(loaded: LoadedModel, o: GenerateOneOptions): Promise<Buffer> {
+  const { width, height, frames } = await generatePoses(loaded, { source: o.source, sourcePose: o.sourcePose, targetPoses: [o.targetPose], batchSize: 1 });
+  return sharp(frames[0] as Buffer, { raw: { width, height, channels: 3 } }).png().toBuffer();
 }
 
 export type OutputLayout = 'pairs' | 'patn' | 'gfla';
