@@ -1,6 +1,7 @@
 // The command line as a commander program. Each command lives in its own module as a thin shell over library
 // functions; unknown options and bad values are errors that name the option.
 import { Command } from 'commander';
+import { registerApply } from './apply.js';
 import { registerData } from './data.js';
 import { registerDemo } from './demo.js';
 import { registerEval } from './eval.js';
@@ -23,5 +24,6 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerEval(program);
   registerReport(program);
+  registerApply(program);
   return program;
 }
