@@ -8,3 +8,4 @@ export * as report from './report/index.js';
 export * as train from './train/index.js';
 export * as generate from './generate/index.js';
 export * as evaluation from './eval/index.js';
+export * as baseline from './baseline/index.js';
