@@ -127,3 +127,16 @@ test('a surface map round-trips through its .npy form and bad files are named', 
   await renderFigure(makeIdentity(11, 4), pose(FRONT), SIZE);
   assert.equal(torch.memory().numTensors, before, 'the surface map leaks no tensors');
 });
+
+test('every body pixel of random renders has a surface frame, and its part id carries its parsing label', async () => {
+  const rng = new Rng(3);
+  for (let k = 1; k <= 12; k++) {
+    const id = makeIdentity(4, k);
+    const r = await renderFigure(id, samplePose(id, SIZE, rng), SIZE);
+    for (let i = 0; i < N; i++) {
+      const part = r.surface.part[i] as number;
+      assert.equal(part % PART_STRIDE, r.parsing[i], `render ${k}, pixel ${i}: part ${part} vs label ${r.parsing[i]}`);
+      if (r.parsing[i]) assert.ok(part >= PART_STRIDE, `render ${k}, pixel ${i}: label ${r.parsing[i]} without a frame`);
+    }
+  }
+});
