@@ -9,3 +9,4 @@ export * as train from './train/index.js';
 export * as generate from './generate/index.js';
 export * as evaluation from './eval/index.js';
 export * as apply from './apply/index.js';
+export * as baseline from './baseline/index.js';

@@ -5,7 +5,8 @@ import * as torch from '../torch/index.js';
 import { openDataset, type Dataset } from '../data/index.js';
 import { marketMask, packPoses } from '../pose/index.js';
 import { listPredictions, padFashionToSquare, readRgb, type PredFile } from './images.js';
-import { getProtocol, type MetricSpec, type Protocol, type ProtocolName } from './protocols.js';
+import { SYNTH_METRICS, getProtocol, metricSpec, type MetricSpec, type Protocol, type ProtocolName } from './protocols.js';
+import { evaluateFlows } from './flow.js';
 import { ssim } from './ssim.js';
 import { InceptionV3, inceptionScore, prepareInceptionInput } from './inception.js';
 import { frechetDistance, gaussianStats } from './linalg.js';
@@ -52,8 +53,9 @@ export function resolveMetrics(protocol: Protocol, names: string[] | undefined):
   const chosen = names ?? protocol.defaults;
   if (chosen.length === 0) throw new Error(`evaluate: no metric asked for; pick from ${Object.keys(protocol.metrics).join(', ')}`);
   for (const m of chosen) {
-    if (!(m in protocol.metrics)) {
-      throw new Error(`metric '${m}' is not part of the '${protocol.name}' protocol; its metrics are ${Object.keys(protocol.metrics).join(', ')}`);
+    if (!metricSpec(protocol, m)) {
+      throw new Error(`metric '${m}' is not part of the '${protocol.name}' protocol; its metrics are ${Object.keys(protocol.metrics).join(', ')} ` +
+        `(and on synthetic data ${Object.keys(SYNTH_METRICS).join(', ')})`);
     }
   }
   return [...new Set(chosen)];
@@ -147,7 +149,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
   const preds = listPredictions(options.pred);
   const dataset = await openDataset(options.data, { split });
   const targets = targetPaths(preds, dataset);
-  const specs = Object.fromEntries(names.map((n) => [n, protocol.metrics[n] as MetricSpec]));
+  const specs = Object.fromEntries(names.map((n) => [n, metricSpec(protocol, n) as MetricSpec]));
   const needMasks = names.some((n) => { const s = specs[n]!; return s.kind === 'ssim' && s.masked === true; });
   if (needMasks) {
     const missing = preds.find((p) => !dataset.annotations.has(p.to));
@@ -190,6 +192,8 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
   }
   const metrics: Record<string, number> = Object.fromEntries(pixelNames.map((n) => [n, (sums[n] as number) / preds.length]));
   try {
+    const flowName = names.find((n) => specs[n]!.kind === 'flow-epe');
+    if (flowName) Object.assign(metrics, await evaluateFlows(flowName, preds, options.pred, options.data, split));
     if (lpipsName) metrics[lpipsName] = lpipsSum / preds.length;
     const isName = names.find((n) => specs[n]!.kind === 'is');
     if (isName && nets.is) {

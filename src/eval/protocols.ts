@@ -17,7 +17,9 @@ export type MetricSpec =
   /** LPIPS v0.1, AlexNet with the linear calibration, inputs in [-1,1]. */
   | { kind: 'lpips' }
   /** Inception score over `splits` splits (softmax of the 1008-way 2015-12-05 classifier). */
-  | { kind: 'is'; splits: number };
+  | { kind: 'is'; splits: number }
+  /** End-point error of the generated images' flows against the true correspondence (synthetic datasets). */
+  | { kind: 'flow-epe' };
 
 export interface Protocol {
   name: ProtocolName;
@@ -127,6 +129,19 @@ export const PROTOCOLS: Record<ProtocolName, Protocol> = {
     defaults: ['ssim', 'ssim_256'],
   },
 };
+
+/**
+ * Metrics every protocol accepts on synthetic data, whose ground truth no official script has: the flow end-point
+ * error against the true correspondence field (src/eval/flow.ts). Not in any protocol's defaults.
+ */
+export const SYNTH_METRICS: Record<string, MetricSpec> = {
+  'flow-epe': { kind: 'flow-epe' },
+};
+
+/** The spec of metric `name` under `protocol` (its own metrics, then SYNTH_METRICS); undefined if neither has it. */
+export function metricSpec(protocol: Protocol, name: string): MetricSpec | undefined {
+  return protocol.metrics[name] ?? SYNTH_METRICS[name];
+}
 
 /** The protocol named `name`, or an error listing the known ones. */
 export function getProtocol(name: string): Protocol {

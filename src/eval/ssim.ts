@@ -1,5 +1,5 @@
 // SSIM as scikit-image's `structural_similarity` computes it (skimage 0.19+, the version the oracle test runs), batched
-// on tensors: the five local moments of every image pair come from one depthwise separable convolution.
+// on tensors: the local moments of every image pair come from one depthwise separable convolution over a batch.
 //
 // skimage filters the whole image with 'reflect' borders and then crops (win_size - 1) / 2 pixels from every side
 // before averaging. Its window's radius equals that crop (Gaussian: int(3.5 * sigma + 0.5) taps either side, the
@@ -61,45 +61,52 @@ export function ssim(generated: torch.Tensor, target: torch.Tensor, options: Ssi
   if (h < k || w < k) {
     throw new Error(`ssim: the ${k}x${k} window does not fit ${h}x${w} images; use images at least ${k} pixels on each side`);
   }
+  if (options.dataRange !== 'generated-range' && !(options.dataRange > 0)) {
+    throw new Error(`ssim: dataRange must be positive, got ${options.dataRange}`);
+  }
+  // skimage's NP = win_size ** ndim, per channel (ndim 2).
+  const windowPixels = k * k;
+  const covNorm = options.sampleCovariance ? windowPixels / (windowPixels - 1) : 1;
   return torch.scope(() => {
-    // Filtering runs in float32, where the engine's depthwise convolution is fast, on images centred on their own
-    // mean: the local variances subtract squares of the local means, and centring keeps those squares small enough
-    // that float32 sums lose nothing at the 1e-4 level this file is tested to. The shifts are added back in float64.
-    const x = generated.to('float32');
-    const y = target.to('float32');
-    const mx = x.mean([1, 2, 3], true);
-    const my = y.mean([1, 2, 3], true);
-    const xc = x.sub(mx);
-    const yc = y.sub(my);
-    const moments = torch.cat([xc, yc, xc.mul(xc), yc.mul(yc), xc.mul(yc)], 1);
-    const groups = 5 * c;
-    const kernel = torch.tensor(new Float32Array(taps), [1, 1, k, 1]);
+    // Everything runs in float32 on images centred on their own mean: the local variances subtract squares of the
+    // local means, and centring keeps those squares small enough that float32 loses nothing at the 1e-4 level this
+    // file is tested to. Four maps are filtered, not five: SSIM needs only vx + vy, so x^2 + y^2 is one map.
+    // New tensors are costly on the engine (each allocation touches fresh pages), so the moments are written into
+    // one buffer and the formula is evaluated in place on the filtered maps; only a1 gets its own buffer.
+    const moments = torch.empty([n, 4 * c, h, w]);
+    const xc = moments.narrow(1, 0, c).copy_(generated);
+    const yc = moments.narrow(1, c, c).copy_(target);
+    const mx = xc.mean([1, 2, 3], true);
+    const my = yc.mean([1, 2, 3], true);
+    xc.sub_(mx);
+    yc.sub_(my);
+    moments.narrow(1, 2 * c, c).copy_(xc).mul_(xc).addcmul_(yc, yc);
+    moments.narrow(1, 3 * c, c).copy_(xc).mul_(yc);
+    const groups = 4 * c;
+    // Rows first: the engine's depthwise convolution is faster along rows, and the narrower result makes the
+    // column pass cheaper.
+    const kernel = torch.tensor(new Float32Array(taps), [1, 1, 1, k]);
     const filtered = torch.conv2d(
-      torch.conv2d(moments, kernel.expand([groups, 1, k, 1]), null, 1, 0, 1, groups),
-      kernel.view([1, 1, 1, k]).expand([groups, 1, 1, k]), null, 1, 0, 1, groups).to('float64');
-    const [uxc, uyc, uxx, uyy, uxy] = torch.chunk(filtered, 5, 1) as [torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor];
-    const ux = uxc.add(mx.to('float64'));
-    const uy = uyc.add(my.to('float64'));
-    // skimage's NP = win_size ** ndim, per channel (ndim 2).
-    const windowPixels = k * k;
-    const covNorm = options.sampleCovariance ? windowPixels / (windowPixels - 1) : 1;
-    const vx = uxx.sub(uxc.mul(uxc)).mul(covNorm);
-    const vy = uyy.sub(uyc.mul(uyc)).mul(covNorm);
-    const vxy = uxy.sub(uxc.mul(uyc)).mul(covNorm);
-    let range: torch.Tensor;
+      torch.conv2d(moments, kernel.expand([groups, 1, 1, k]), null, 1, 0, 1, groups),
+      kernel.view([1, 1, k, 1]).expand([groups, 1, k, 1]), null, 1, 0, 1, groups);
+    const [ux, uy, sumSq, cross] = torch.chunk(filtered, 4, 1) as [torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor];
+    let range: torch.Tensor | number;
     if (options.dataRange === 'generated-range') {
-      const flat = x.view([n, -1]);
-      range = flat.amax([1]).sub(flat.amin([1])).view([n, 1, 1, 1]).to('float64');
+      const flat = generated.reshape([n, -1]);
+      range = flat.amax([1]).to('float32').sub(flat.amin([1]).to('float32')).view([n, 1, 1, 1]);
     } else {
-      if (!(options.dataRange > 0)) throw new Error(`ssim: dataRange must be positive, got ${options.dataRange}`);
-      range = torch.full([n, 1, 1, 1], options.dataRange, 'float64');
+      range = options.dataRange;
     }
-    const c1 = range.mul(K1).square();
-    const c2 = range.mul(K2).square();
-    const a1 = ux.mul(uy).mul(2).add(c1);
-    const a2 = vxy.mul(2).add(c2);
-    const b1 = ux.square().add(uy.square()).add(c1);
-    const b2 = vx.add(vy).add(c2);
-    return a1.mul(a2).div(b1.mul(b2)).mean([1, 2, 3]);
+    const c1 = typeof range === 'number' ? (K1 * range) ** 2 : range.mul(K1).square();
+    const c2 = typeof range === 'number' ? (K2 * range) ** 2 : range.mul(K2).square();
+    // a2 = 2 cov(x, y) + c2 and b2 = var x + var y + c2, from the centred means.
+    const a2 = cross.addcmul_(ux, uy, -1).mul_(2 * covNorm).add_(c2);
+    const b2 = sumSq.addcmul_(ux, ux, -1).addcmul_(uy, uy, -1).mul_(covNorm).add_(c2);
+    // The means proper: the shifts are added back.
+    ux.add_(mx);
+    uy.add_(my);
+    const a1 = ux.mul(uy).mul_(2).add_(c1);
+    const b1 = ux.mul_(ux).addcmul_(uy, uy).add_(c1);
+    return a1.mul_(a2).div_(b1.mul_(b2)).mean([1, 2, 3]).to('float64');
   });
 }

@@ -5,6 +5,9 @@
 //   DIR/<prefix>-pairs-train.csv, -test.csv             from,to: two images of one identity
 //   DIR/parsing/train/<stem>.png, parsing/test/...      SPT's 10 labels as grey levels 0..9 (1 channel)
 //   DIR/masks/train/<stem>.png, masks/test/...          person mask, 0 or 255 (1 channel)
+//   DIR/surface/train/<stem>.npy, surface/test/...      surface map, float32 (3,H,W): part id, body coordinates u, v
+//                                                       (src/synth/surface.ts; correspondenceField of two is a
+//                                                       pair's true flow; docs/synth.md)
 //   DIR/synth.json                                      how it was made (seed, size, counts, layout)
 //
 // Names follow Market's `0001_c1s1_000001_00.jpg`: the identity is the 4-digit prefix before the first '_', the
@@ -20,6 +23,7 @@ import { makeIdentity, type Identity } from './identity.js';
 import { samplePose } from './poses.js';
 import { Rng, deriveSeed } from '../random.js';
 import { checkSize, renderFigure, type FrameSize, type Render } from './render.js';
+import { encodeSurface } from './surface.js';
 
 export interface SynthDatasetOptions {
   out: string;
@@ -39,6 +43,8 @@ export interface SynthDatasetOptions {
   concurrency?: number;
   /** 'jpg' (Market's format, quality 95, default) or 'png' (lossless: pixels exactly as rendered). */
   imageFormat?: 'jpg' | 'png';
+  /** Write each image's surface map (the ground truth of correspondence) under DIR/surface/. Default true. */
+  surface?: boolean;
 }
 
 export interface SynthImage {
@@ -132,8 +138,10 @@ export async function encodeRender(r: Render, imageFormat: 'jpg' | 'png' = 'jpg'
 export async function writeSynthDataset(o: SynthDatasetOptions): Promise<SynthDatasetSummary> {
   const images = planSynthDataset(o);
   const prefix = o.prefix ?? 'synth';
+  const writeSurface = o.surface ?? true;
   for (const split of ['train', 'test']) {
-    for (const dir of [split, join('parsing', split), join('masks', split)]) await mkdir(join(o.out, dir), { recursive: true });
+    const dirs = [split, join('parsing', split), join('masks', split), ...(writeSurface ? [join('surface', split)] : [])];
+    for (const dir of dirs) await mkdir(join(o.out, dir), { recursive: true });
   }
   const identities = new Map<number, Identity>();
   const identityOf = (id: number): Identity => {
@@ -152,6 +160,7 @@ export async function writeSynthDataset(o: SynthDatasetOptions): Promise<SynthDa
         writeFile(join(o.out, img.split, img.name), enc.image),
         writeFile(join(o.out, 'parsing', img.split, `${stem(img.name)}.png`), enc.parsing),
         writeFile(join(o.out, 'masks', img.split, `${stem(img.name)}.png`), enc.mask),
+        ...(writeSurface ? [writeFile(join(o.out, 'surface', img.split, `${stem(img.name)}.npy`), encodeSurface(r.surface))] : []),
       ]);
     }
   };
@@ -185,6 +194,7 @@ export async function writeSynthDataset(o: SynthDatasetOptions): Promise<SynthDa
       pairs: `${prefix}-pairs-{train,test}.csv`,
       parsing: 'parsing/{train,test}/<stem>.png (SPT labels 0..9)',
       masks: 'masks/{train,test}/<stem>.png (0 or 255)',
+      ...(writeSurface ? { surface: 'surface/{train,test}/<stem>.npy (float32 (3,H,W): part id, u, v; docs/synth.md)' } : {}),
       identity: "name prefix before the first '_'",
     },
     train: summary.train, test: summary.test,

@@ -25,6 +25,12 @@
 //   6. arms with z ≥ 0, lower z first.
 // Ties go right before left.
 //
+// Surface frames (the ground truth of correspondence, src/synth/surface.ts): every part is drawn in one of
+// SURFACE_FRAMES, a rigid frame (origin, unit axis) hung on the joints (an upper arm's origin is the shoulder and its
+// axis points to the elbow). Textures are defined in the same frames, so a body point is (frame, label, its frame
+// coordinates / scale): the same point shows the same paint in any pose. The label half carries the frame id in its
+// green channel.
+//
 // Labels (SPT's 10, merged from LIP's as SPT does): the head's skin and the neck are face (1); hair, including
 // long hair over the back, is hair (2); the shirt's trunk and its sleeves are upper clothes (3); trousers and shorts
 // are pants (4); a skirt is skirt (5); bare arm skin and hands are left/right arm (6/7); bare leg skin and shoes are
@@ -57,7 +63,8 @@ const perp = (a: V): V => ({ x: -a.y, y: a.x });
 
 const f2 = (v: number): string => (Math.round(v * 100) / 100).toString();
 const rgb = (c: RGB): string => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
-const labelFill = (k: number): string => `#0${k}0${k}0${k}`;
+/** The label half's fill: red is the parsing label, green the surface frame id. */
+const labelFill = (label: number, frame: number): string => `rgb(${label},${frame},0)`;
 
 /** A local frame (origin, unit x-axis): textures are defined in it, so they move and turn with the part. */
 interface Frame { o: V; u: V }
@@ -74,6 +81,8 @@ function toLocal(f: Frame, p: V): V {
 
 interface Part {
   label: number;
+  /** Index into SURFACE_FRAMES of the frame the part is attached to. */
+  frame: number;
   /** Fill for the painted image: a colour or `url(#id)`. */
   paint: string;
   /** The element for a given fill (the same geometry for both renders). */
@@ -86,17 +95,17 @@ function capsule(a: V, b: V, w: number, label: number, paint: string): Part {
   const f: Frame = { o: a, u: unit(d, { x: 0, y: 1 }) };
   const h = Math.max(w, 1.2) / 2;
   const r = `<rect transform="${frameTransform(f)}" x="${f2(-h)}" y="${f2(-h)}" width="${f2(l + 2 * h)}" height="${f2(2 * h)}" rx="${f2(h)}"`;
-  return { label, paint, el: (fill) => `${r} fill="${fill}"/>` };
+  return { label, frame: 0, paint, el: (fill) => `${r} fill="${fill}"/>` };
 }
 
 function circle(c: V, r: number, label: number, paint: string): Part {
-  return { label, paint, el: (fill) => `<circle cx="${f2(c.x)}" cy="${f2(c.y)}" r="${f2(Math.max(r, 0.6))}" fill="${fill}"/>` };
+  return { label, frame: 0, paint, el: (fill) => `<circle cx="${f2(c.x)}" cy="${f2(c.y)}" r="${f2(Math.max(r, 0.6))}" fill="${fill}"/>` };
 }
 
 function ellipse(c: V, rx: number, ry: number, axis: V, label: number, paint: string): Part {
   const f: Frame = { o: c, u: axis };
   return {
-    label, paint,
+    label, frame: 0, paint,
     el: (fill) => `<ellipse transform="${frameTransform(f)}" rx="${f2(rx)}" ry="${f2(ry)}" fill="${fill}"/>`,
   };
 }
@@ -104,7 +113,7 @@ function ellipse(c: V, rx: number, ry: number, axis: V, label: number, paint: st
 function polygon(f: Frame, pts: V[], label: number, paint: string): Part {
   const s = pts.map((p) => toLocal(f, p)).map((p) => `${f2(p.x)},${f2(p.y)}`).join(' ');
   const head = `<polygon transform="${frameTransform(f)}" points="${s}"`;
-  return { label, paint, el: (fill) => `${head} fill="${fill}"/>` };
+  return { label, frame: 0, paint, el: (fill) => `${head} fill="${fill}"/>` };
 }
 
 function patternDef(id: string, kind: UpperPattern, c1: RGB, c2: RGB, period: number): string {
@@ -135,6 +144,26 @@ function scaleSegments(id: Identity): [number, number, number][] {
   ];
 }
 
+/**
+ * The rigid frames parts are attached to, by id (0 is the background). Ids are stable across poses, identities and
+ * frame sizes: they are stored in surface maps.
+ */
+export const SURFACE_FRAMES = [
+  'background', 'head', 'neck', 'torso',
+  'r_upper_arm', 'r_forearm', 'r_hand', 'l_upper_arm', 'l_forearm', 'l_hand',
+  'r_thigh', 'r_shin', 'r_foot', 'l_thigh', 'l_shin', 'l_foot',
+] as const;
+const F = Object.fromEntries(SURFACE_FRAMES.map((name, i) => [name, i])) as Record<(typeof SURFACE_FRAMES)[number], number>;
+
+/** A surface frame in SVG coordinates (pixel centres at +0.5): origin and unit x-axis. */
+export interface SurfaceFrame { origin: { x: number; y: number }; axis: { x: number; y: number } }
+
+/** Sets the frame id of parts (which all share that frame). */
+function attach(frame: number, parts: Part[]): Part[] {
+  for (const pt of parts) pt.frame = frame;
+  return parts;
+}
+
 export interface FigureGeometry {
   /** Pixels per body unit, read off the keypoints. */
   scale: number;
@@ -145,6 +174,8 @@ export interface FigureGeometry {
   /** Painted-image defs and parts, back to front. */
   defs: string;
   parts: Part[];
+  /** SURFACE_FRAMES.length entries: each frame's placement, null for the background and frames not drawn. */
+  frames: (SurfaceFrame | null)[];
 }
 
 /**
@@ -198,7 +229,9 @@ export function layoutFigure(identity: Identity, pose: Pose, height: number, _wi
   const sin = sideSign * Math.sqrt(Math.max(0, 1 - cos * cos));
 
   const joints = completeSkeleton(identity, given, scale, cos);
-  const geometry: FigureGeometry = { scale, facing: { cos, sin }, joints, defs: '', parts: [] };
+  const frames: (SurfaceFrame | null)[] = SURFACE_FRAMES.map(() => null);
+  const geometry: FigureGeometry = { scale, facing: { cos, sin }, joints, defs: '', parts: [], frames };
+  const place = (id: number, origin: V, toward: V, fallback: V): void => { frames[id] = { origin, axis: unit(toward, fallback) }; };
   const neck = joints[J.neck];
   if (!neck) return geometry;
   const p = (j: number): V => joints[j] as V;
@@ -239,10 +272,11 @@ export function layoutFigure(identity: Identity, pose: Pose, height: number, _wi
     head = sub(neck, mul(down, px(b.neckLength) + headR));
   }
   const headUp = unit(sub(head, neck), mul(down, -1));
+  place(F.head, head, mul(headUp, -1), down);
   const fwd: V = { x: sin, y: 0 };
   const frontView = !!(g(J.nose) || g(J.r_eye) || g(J.l_eye)) || (!faceGiven && cos > 0);
   const longHair = identity.hairStyle === 'long';
-  const longHairPart = (): Part => capsule(add(head, mul(fwd, -0.2 * r)), add(head, mul(down, 2.1 * r)), 1.9 * r, LABELS.hair, hair);
+  const longHairPart = (): Part => attach(F.head, [capsule(add(head, mul(fwd, -0.2 * r)), add(head, mul(down, 2.1 * r)), 1.9 * r, LABELS.hair, hair)])[0] as Part;
   if (longHair && frontView) parts.push(longHairPart());
 
   // Arms.
@@ -253,16 +287,20 @@ export function layoutFigure(identity: Identity, pose: Pose, height: number, _wi
     const w = p(right ? J.r_wrist : J.l_wrist);
     const wu = px(b.upperArmWidth);
     const wf = px(b.forearmWidth);
+    const [fu, ff, fh] = right ? [F.r_upper_arm, F.r_forearm, F.r_hand] : [F.l_upper_arm, F.l_forearm, F.l_hand];
+    place(fu, s, sub(e, s), { x: 0, y: 1 });
+    place(ff, e, sub(w, e), { x: 0, y: 1 });
+    place(fh, w, sub(w, e), down);
     const out: Part[] = [
-      capsule(s, e, wu, label, skin),
-      capsule(e, w, wf, label, skin),
-      circle(add(w, mul(unit(sub(w, e), down), 0.35 * wf)), 0.52 * wu, label, skin),
+      ...attach(fu, [capsule(s, e, wu, label, skin)]),
+      ...attach(ff, [capsule(e, w, wf, label, skin)]),
+      ...attach(fh, [circle(add(w, mul(unit(sub(w, e), down), 0.35 * wf)), 0.52 * wu, label, skin)]),
     ];
     if (identity.upper.sleeves === 'short') {
-      out.push(capsule(s, lerp(s, e, 0.55), wu * 1.2, LABELS.upperClothes, upperPaint));
+      out.push(...attach(fu, [capsule(s, lerp(s, e, 0.55), wu * 1.2, LABELS.upperClothes, upperPaint)]));
     } else {
-      out.push(capsule(s, e, wu * 1.18, LABELS.upperClothes, upperPaint));
-      out.push(capsule(e, lerp(e, w, 0.75), wf * 1.25, LABELS.upperClothes, upperPaint));
+      out.push(...attach(fu, [capsule(s, e, wu * 1.18, LABELS.upperClothes, upperPaint)]));
+      out.push(...attach(ff, [capsule(e, lerp(e, w, 0.75), wf * 1.25, LABELS.upperClothes, upperPaint)]));
     }
     return out;
   };
@@ -279,17 +317,21 @@ export function layoutFigure(identity: Identity, pose: Pose, height: number, _wi
     const a = p(right ? J.r_ankle : J.l_ankle);
     const wt = px(b.thighWidth);
     const ws = px(b.shinWidth);
-    const out: Part[] = [capsule(h, k, wt, label, skin), capsule(k, a, ws, label, skin)];
+    const [ft, fs, ffoot] = right ? [F.r_thigh, F.r_shin, F.r_foot] : [F.l_thigh, F.l_shin, F.l_foot];
+    const footDir: V = { x: sin * 0.9, y: 0.25 };
+    place(ft, h, sub(k, h), { x: 0, y: 1 });
+    place(fs, k, sub(a, k), { x: 0, y: 1 });
+    place(ffoot, a, footDir, { x: 0, y: 1 });
+    const out: Part[] = [...attach(ft, [capsule(h, k, wt, label, skin)]), ...attach(fs, [capsule(k, a, ws, label, skin)])];
     const kind = identity.lower.kind;
     if (kind === 'trousers') {
-      out.push(capsule(h, k, wt * 1.1, LABELS.pants, lowerPaint));
-      out.push(capsule(k, lerp(k, a, 0.93), ws * 1.2, LABELS.pants, lowerPaint));
+      out.push(...attach(ft, [capsule(h, k, wt * 1.1, LABELS.pants, lowerPaint)]));
+      out.push(...attach(fs, [capsule(k, lerp(k, a, 0.93), ws * 1.2, LABELS.pants, lowerPaint)]));
     } else if (kind === 'shorts') {
-      out.push(capsule(h, lerp(h, k, 0.55), wt * 1.18, LABELS.pants, lowerPaint));
+      out.push(...attach(ft, [capsule(h, lerp(h, k, 0.55), wt * 1.18, LABELS.pants, lowerPaint)]));
     }
-    const footDir: V = { x: sin * 0.9, y: 0.25 };
     const toe = add(a, mul(footDir, px(b.foot)));
-    out.push(capsule(add(a, mul(down, -0.1 * ws)), toe, ws * 1.05, label, rgb(identity.shoes)));
+    out.push(...attach(ffoot, [capsule(add(a, mul(down, -0.1 * ws)), toe, ws * 1.05, label, rgb(identity.shoes))]));
     return out;
   };
   const legs = [{ z: sin, right: true }, { z: -sin, right: false }].sort((a, c) => a.z - c.z);
@@ -297,6 +339,7 @@ export function layoutFigure(identity: Identity, pose: Pose, height: number, _wi
 
   // Torso frame and outline; a side view is at least as wide as the trunk is deep.
   const torso: Frame = { o: neck, u: down };
+  place(F.torso, neck, down, down);
   const widen = (r0: V, l0: V, minW: number): [V, V] => {
     const w = dot(sub(r0, l0), q);
     if (Math.abs(w) >= minW) return [r0, l0];
@@ -323,21 +366,23 @@ export function layoutFigure(identity: Identity, pose: Pose, height: number, _wi
     const lk = p(J.l_knee);
     const hemR = add(lerp(rh, rk, 0.75), mul(outRH, 0.6 * wt + px(0.02)));
     const hemL = add(lerp(lh, lk, 0.75), mul(outLH, 0.6 * wt + px(0.02)));
-    parts.push(polygon(torso, [waistR, waistL, add(tlh, mul(outLH, 0.55 * wt)), hemL, hemR, add(trh, mul(outRH, 0.55 * wt))], LABELS.skirt, lowerPaint));
+    parts.push(...attach(F.torso, [polygon(torso, [waistR, waistL, add(tlh, mul(outLH, 0.55 * wt)), hemL, hemR, add(trh, mul(outRH, 0.55 * wt))], LABELS.skirt, lowerPaint)]));
   } else {
     const crotch = add(midHip, mul(down, 0.5 * wt));
-    parts.push(polygon(torso, [waistR, waistL, add(tlh, mul(outLH, 0.55 * wt)), crotch, add(trh, mul(outRH, 0.55 * wt))], LABELS.pants, lowerPaint));
+    parts.push(...attach(F.torso, [polygon(torso, [waistR, waistL, add(tlh, mul(outLH, 0.55 * wt)), crotch, add(trh, mul(outRH, 0.55 * wt))], LABELS.pants, lowerPaint)]));
   }
 
   // Neck, upper garment trunk, head.
-  parts.push(capsule(neck, head, px(b.neckWidth), LABELS.face, skin));
+  place(F.neck, neck, sub(head, neck), mul(down, -1));
+  parts.push(...attach(F.neck, [capsule(neck, head, px(b.neckWidth), LABELS.face, skin)]));
   const topR = sub(add(trs, mul(outRS, 0.3 * wu)), mul(down, 0.35 * wu));
   const topL = sub(add(tls, mul(outLS, 0.3 * wu)), mul(down, 0.35 * wu));
   const hemR = add(add(trh, mul(outRH, 0.5 * wt)), mul(down, -0.08 * torsoLen));
   const hemL = add(add(tlh, mul(outLH, 0.5 * wt)), mul(down, -0.08 * torsoLen));
   const chestR = add(lerp(trs, trh, 0.45), mul(outRS, 0.3 * wu));
   const chestL = add(lerp(tls, tlh, 0.45), mul(outLS, 0.3 * wu));
-  parts.push(polygon(torso, [topR, topL, chestL, hemL, hemR, chestR], LABELS.upperClothes, upperPaint));
+  parts.push(...attach(F.torso, [polygon(torso, [topR, topL, chestL, hemL, hemR, chestR], LABELS.upperClothes, upperPaint)]));
+  const headStart = parts.length;
 
   if (frontView) {
     parts.push(circle(add(add(head, mul(headUp, 0.15 * r)), mul(fwd, -0.25 * r)), 1.05 * r, LABELS.hair, hair));
@@ -361,9 +406,10 @@ export function layoutFigure(identity: Identity, pose: Pose, height: number, _wi
   const dark = '#1a1410';
   for (const j of [J.r_eye, J.l_eye]) {
     const fp = g(j);
-    if (fp) parts.push({ label: -1, paint: dark, el: (fill) => `<circle cx="${f2(fp.x)}" cy="${f2(fp.y)}" r="${f2(eyeR)}" fill="${fill}"/>` });
+    if (fp) parts.push({ label: -1, frame: F.head, paint: dark, el: (fill) => `<circle cx="${f2(fp.x)}" cy="${f2(fp.y)}" r="${f2(eyeR)}" fill="${fill}"/>` });
   }
 
+  attach(F.head, parts.slice(headStart));
   for (const a of arms) if (a.z >= 0) parts.push(...arm(a.right));
   geometry.defs = defs.join('');
   geometry.parts = parts;
@@ -464,13 +510,17 @@ function backgroundSvg(identity: Identity, height: number, width: number): strin
 
 /**
  * One SVG, `width` x (2 * `height`): the painted figure on its background in the top half, and in the bottom half
- * the same geometry filled with label grey levels (label k as rgb(k, k, k)) on transparent, without antialiasing.
- * Rasterising it once gives the image and the parsing map, which are then split apart.
+ * the same geometry filled flat on transparent, without antialiasing: red is the parsing label, green the part's
+ * surface frame id (SURFACE_FRAMES). Rasterising it once gives the image, the parsing map and the frame map.
  */
 export function figureSvg(identity: Identity, pose: Pose, height: number, width: number): string {
-  const fig = layoutFigure(identity, pose, height, width);
+  return layoutSvg(layoutFigure(identity, pose, height, width), identity, height, width);
+}
+
+/** figureSvg of a layout already made (the renderer keeps the layout for its surface frames). */
+export function layoutSvg(fig: FigureGeometry, identity: Identity, height: number, width: number): string {
   const painted = fig.parts.map((pt) => pt.el(pt.paint)).join('');
-  const labels = fig.parts.filter((pt) => pt.label >= 0).map((pt) => pt.el(labelFill(pt.label))).join('');
+  const labels = fig.parts.filter((pt) => pt.label >= 0).map((pt) => pt.el(labelFill(pt.label, pt.frame))).join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${2 * height}">` +
     `<defs>${fig.defs}</defs>` +
     `<svg width="${width}" height="${height}">${backgroundSvg(identity, height, width)}${painted}</svg>` +

@@ -1,12 +1,13 @@
-// The renderer: an identity, 18 keypoints and a frame size in; the RGB image, the person mask and SPT's 10-label
-// parsing map out. The figure is one SVG (src/synth/figure.ts) rasterised once by sharp (librsvg): its top half is
+// The renderer: an identity, 18 keypoints and a frame size in; the RGB image, the person mask, SPT's 10-label
+// parsing map and the surface map (each pixel's part and body coordinates, src/synth/surface.ts) out. The figure is one SVG (src/synth/figure.ts) rasterised once by sharp (librsvg): its top half is
 // the painted, antialiased image, its bottom half the same geometry in flat label grey levels with antialiasing off.
 // The halves are split with libtorch ops (no per-pixel loops here).
 import sharp from 'sharp';
 import * as torch from '../torch/index.js';
 import { assertPose, type Pose } from '../pose/skeleton.js';
 import type { Identity } from './identity.js';
-import { figureSvg } from './figure.js';
+import { layoutFigure, layoutSvg } from './figure.js';
+import { surfaceFromMaps, type Surface } from './surface.js';
 
 export interface FrameSize {
   height: number;
@@ -22,6 +23,8 @@ export interface Render {
   parsing: Uint8Array;
   /** 1 on the person, 0 on the background, (H, W), uint8: exactly parsing > 0. */
   mask: Uint8Array;
+  /** Which part each pixel shows and where in that part's frame: the ground truth of correspondence. */
+  surface: Surface;
 }
 
 /** Parses '128x64' (height x width) into a FrameSize; `what` names the input in errors. */
@@ -54,7 +57,8 @@ export async function renderFigure(identity: Identity, pose: Pose, size: FrameSi
   assertPose(pose, 'renderFigure: pose');
   checkSize(size, 'renderFigure: size');
   const { height: H, width: W } = size;
-  const raw = await rasterise(figureSvg(identity, pose, H, W));
+  const layout = layoutFigure(identity, pose, H, W);
+  const raw = await rasterise(layoutSvg(layout, identity, H, W));
   if (raw.width !== W || raw.height !== 2 * H) {
     throw new Error(`renderFigure: the rasteriser returned ${raw.height}x${raw.width}, expected ${2 * H}x${W}`);
   }
@@ -64,6 +68,7 @@ export async function renderFigure(identity: Identity, pose: Pose, size: FrameSi
     const labels = t.select(0, 1).select(2, 0);
     const parsing = labels.contiguous().data() as Uint8Array;
     const mask = labels.gt(0).to('uint8').data() as Uint8Array;
-    return { height: H, width: W, image, parsing, mask };
+    const surface = surfaceFromMaps(t.select(0, 1).select(2, 1), labels, layout.frames, layout.scale);
+    return { height: H, width: W, image, parsing, mask, surface };
   });
 }

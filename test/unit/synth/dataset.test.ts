@@ -11,7 +11,7 @@ import { NUM_JOINTS, type Pose } from '../../../src/pose/skeleton.js';
 import type { Command } from 'commander';
 import { buildProgram } from '../../../src/cli/program.js';
 import {
-  identityOfName, makeIdentity, planSynthDataset, renderFigure, synthGridPng, writeSynthDataset, type SynthDatasetOptions,
+  identityOfName, makeIdentity, planSynthDataset, readSurface, renderFigure, synthGridPng, writeSynthDataset, type SynthDatasetOptions,
 } from '../../../src/synth/index.js';
 
 const SIZE = { height: 128, width: 64 };
@@ -75,6 +75,9 @@ test('the written dataset reads back: keypoints, split by identity, pairs, masks
         // Rendering the pose read back from the CSV reproduces the written parsing map exactly.
         const again = await renderFigure(makeIdentity(OPTIONS.seed, Number(identityOfName(row.name))), row.pose, SIZE);
         assert.deepEqual(Buffer.from(again.parsing), Buffer.from(parsing), `${row.name}: re-render from the CSV`);
+        const surface = await readSurface(join(dir, 'surface', split, `${stem}.npy`));
+        assert.deepEqual(Buffer.from(surface.part), Buffer.from(again.surface.part), `${row.name}: the surface map is the render's`);
+        assert.deepEqual(surface.coords, again.surface.coords);
       }
       for (const p of readPairsCsvSync(join(dir, `synth-pairs-${split}.csv`))) {
         assert.equal(identityOfName(p.from), identityOfName(p.to));

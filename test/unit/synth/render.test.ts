@@ -2,27 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import * as torch from '../../../src/torch/index.js';
-import { poseFromPoints, NUM_JOINTS, type Pose } from '../../../src/pose/skeleton.js';
-import { LABELS, benchSynth, figureSvg, layoutFigure, makeIdentity, renderFigure, type Identity, type Render } from '../../../src/synth/index.js';
-
-const SIZE = { height: 128, width: 64 };
-
-type YX = [number, number];
-/** Builds a pose from 18 [y, x] pairs (null = missing), in joint order. */
-function pose(points: (YX | null)[]): Pose {
-  assert.equal(points.length, NUM_JOINTS);
-  return poseFromPoints(points.map((p) => (p ? { y: p[0], x: p[1] } : null)));
-}
-
-// A person standing, facing the camera: their right is image-left.
-const FRONT: (YX | null)[] = [
-  [20, 32], [32, 32], // nose, neck
-  [34, 24], [52, 21], [68, 20], // right shoulder, elbow, wrist
-  [34, 40], [52, 43], [68, 44], // left
-  [66, 27], [90, 27], [114, 27], // right hip, knee, ankle
-  [66, 37], [90, 37], [114, 37], // left
-  [18, 30], [18, 34], [19, 27], [19, 37], // eyes, ears
-];
+import { NUM_JOINTS, type Pose } from '../../../src/pose/skeleton.js';
+import { LABELS, SURFACE_FRAMES, benchSynth, figureSvg, layoutFigure, makeIdentity, renderFigure, type Identity, type Render } from '../../../src/synth/index.js';
+import { FRONT, SIZE, pose, type YX } from '../../helpers/synth-poses.js';
 
 function dressed(base: Identity, upper: Partial<Identity['upper']>, lower: Partial<Identity['lower']>): Identity {
   return { ...base, upper: { ...base.upper, ...upper }, lower: { ...base.lower, ...lower } };
@@ -196,7 +178,7 @@ test('benchSynth reports renders per second (wall and CPU)', async () => {
   assert.ok(r.synth_renders_per_cpu_s > 0 && Number.isFinite(r.synth_renders_per_cpu_s));
 });
 
-test('the label half is drawn without antialiasing: its alpha is 0 or 255 and its grey levels are exact labels', async () => {
+test('the label half is drawn without antialiasing: its alpha is 0 or 255, its red exact labels and its green frame ids', async () => {
   const svg = figureSvg(makeIdentity(3, 8), pose(FRONT), 128, 64);
   const { data, info } = await sharp(Buffer.from(svg)).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   assert.deepEqual([info.height, info.width, info.channels], [256, 64, 4]);
@@ -204,7 +186,9 @@ test('the label half is drawn without antialiasing: its alpha is 0 or 255 and it
   for (let i = 128 * 64 * 4; i < data.length; i += 4) {
     const a = data[i + 3] as number;
     assert.ok(a === 0 || a === 255, `alpha ${a} in the label half`);
-    assert.ok(data[i] === data[i + 1] && data[i] === data[i + 2] && (data[i] as number) <= 9);
+    // Red is the label, green the surface frame id, blue unused.
+    assert.ok((data[i] as number) <= 9 && (data[i + 1] as number) < SURFACE_FRAMES.length && data[i + 2] === 0, `label pixel ${data.subarray(i, i + 4).join(',')}`);
+    if (a === 255) assert.ok((data[i + 1] as number) > 0, 'every drawn label pixel has a surface frame');
     if (a === 0) assert.equal(data[i], 0);
   }
   // The painted half covers the whole frame (its blending is checked by the antialiasing test above).
