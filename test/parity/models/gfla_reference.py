@@ -1,0 +1,333 @@
+# A CPU rewrite of the maths of GFLA's three CUDA extensions and of the official networks built on them, for the
+# parity tests (read by test/parity/models/gfla-*.test.ts and prepended to the oracle's case code). The ops loop over
+# output positions exactly as the .cu kernels index them (one thread per output element), using tensor indexing so
+# that autograd differentiates the same arithmetic. Written from the kernels' maths, not copied.
+import math
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def _clamp(v, lo, hi):
+    return max(min(v, hi), lo)
+
+
+def ref_block_extractor(source, flow, k):
+    b, c, hs, ws = source.shape
+    _, _, h, w = flow.shape
+    out = []
+    for yy in range(h * k):
+        row = []
+        for xx in range(w * k):
+            yf, xf = yy // k, xx // k
+            oy, ox = yy % k - k // 2, xx % k - k // 2
+            dy = flow[:, 1, yf, xf] + oy + yf
+            dx = flow[:, 0, yf, xf] + ox + xf
+            val = []
+            for n in range(b):
+                fy, fx = math.floor(dy[n].item()), math.floor(dx[n].item())
+                yT, yB = _clamp(fy, 0, hs - 1), _clamp(fy + 1, 0, hs - 1)
+                xL, xR = _clamp(fx, 0, ws - 1), _clamp(fx + 1, 0, ws - 1)
+                ax = dx[n] - fx
+                ay = dy[n] - fy
+                s = source[n]
+                val.append((1 - ax) * (1 - ay) * s[:, yT, xL] + ax * (1 - ay) * s[:, yT, xR]
+                           + (1 - ax) * ay * s[:, yB, xL] + ax * ay * s[:, yB, xR])
+            row.append(torch.stack(val, 0))
+        out.append(torch.stack(row, -1))
+    return torch.stack(out, -2)
+
+
+def ref_local_attn_reshape(inputs, k):
+    b, _, h, w = inputs.shape
+    out = inputs.new_zeros(b, 1, h * k, w * k)
+    for yy in range(h * k):
+        for xx in range(w * k):
+            out[:, 0, yy, xx] = inputs[:, (yy % k) * k + xx % k, yy // k, xx // k]
+    return out
+
+
+def ref_resample2d(source, flow, kernel_size=4, sigma=2.0, dilation=1):
+    b, c, hs, ws = source.shape
+    _, _, h, w = flow.shape
+    out = source.new_zeros(b, c, h, w)
+    for n in range(b):
+        for y in range(h):
+            for x in range(w):
+                xf = x + flow[n, 0, y, x]
+                yf = y + flow[n, 1, y, x]
+                fx, fy = math.floor(xf.item()), math.floor(yf.item())
+                alpha, beta = xf - fx, yf - fy
+                val = 0
+                tot = 0
+                for ty in range(kernel_size // 2):
+                    yT = _clamp(fy - ty * dilation, 0, hs - 1)
+                    yB = _clamp(fy + (ty + 1) * dilation, 0, hs - 1)
+                    for tx in range(kernel_size // 2):
+                        xL = _clamp(fx - tx * dilation, 0, ws - 1)
+                        xR = _clamp(fx + (tx + 1) * dilation, 0, ws - 1)
+                        pxL = torch.exp(-(tx * dilation + alpha) ** 2 / (2 * sigma * sigma))
+                        pxR = torch.exp(-((1 + tx) * dilation - alpha) ** 2 / (2 * sigma * sigma))
+                        pyT = torch.exp(-(ty * dilation + beta) ** 2 / (2 * sigma * sigma))
+                        pyB = torch.exp(-((1 + ty) * dilation - beta) ** 2 / (2 * sigma * sigma))
+                        s = source[n]
+                        val = val + pyT * pxL * s[:, yT, xL] + pyT * pxR * s[:, yT, xR] \
+                            + pyB * pxL * s[:, yB, xL] + pyB * pxR * s[:, yB, xR]
+                        tot = tot + pyT * pxL + pyT * pxR + pyB * pxL + pyB * pxR
+                out[n, :, y, x] = val / tot
+    return out
+
+
+# Fast (vectorised) versions of the same maths for the network-level tests, checked against the loops above.
+def fast_bilinear(source, dy, dx):
+    b, c, hs, ws = source.shape
+    flat = source.reshape(b, c, hs * ws)
+    y0, x0 = torch.floor(dy), torch.floor(dx)
+    ay, ax = dy - y0, dx - x0
+    def idx(yv, xv):
+        i = (yv.clamp(0, hs - 1).long() * ws + xv.clamp(0, ws - 1).long()).reshape(b, 1, -1).expand(b, c, -1)
+        return flat.gather(2, i).reshape(b, c, *dy.shape[1:])
+    ay, ax = ay.unsqueeze(1), ax.unsqueeze(1)
+    return (idx(y0, x0) * (1 - ax) * (1 - ay) + idx(y0, x0 + 1) * ax * (1 - ay)
+            + idx(y0 + 1, x0) * (1 - ax) * ay + idx(y0 + 1, x0 + 1) * ax * ay)
+
+
+def fast_block_extractor(source, flow, k):
+    b, _, h, w = flow.shape
+    up = flow.repeat_interleave(k, 2).repeat_interleave(k, 3)
+    py = torch.arange(h * k, dtype=flow.dtype)
+    px = torch.arange(w * k, dtype=flow.dtype)
+    by = torch.div(py, k, rounding_mode='floor') + py % k - k // 2
+    bx = torch.div(px, k, rounding_mode='floor') + px % k - k // 2
+    return fast_bilinear(source, up[:, 1] + by.view(1, -1, 1), up[:, 0] + bx.view(1, 1, -1))
+
+
+def fast_local_attn_reshape(inputs, k):
+    b, _, h, w = inputs.shape
+    return inputs.view(b, k, k, h, w).permute(0, 3, 1, 4, 2).reshape(b, 1, h * k, w * k)
+
+
+# ---- The official networks' layout (model/networks/base_function.py, generator.py, discriminator.py) on the ops above.
+def norm_layer(c):
+    return nn.InstanceNorm2d(c, affine=True)
+
+
+def act():
+    return nn.LeakyReLU(0.1)
+
+
+class EncoderBlock(nn.Module):
+    def __init__(self, i, o):
+        super().__init__()
+        self.model = nn.Sequential(norm_layer(i), act(), nn.Conv2d(i, o, 4, 2, 1), norm_layer(o), act(), nn.Conv2d(o, o, 3, 1, 1))
+
+    def forward(self, x):
+        return self.model(x)
+
+
+class ResBlock(nn.Module):
+    def __init__(self, i, o=None, hid=None):
+        super().__init__()
+        hid = i if hid is None else hid
+        o = i if o is None else o
+        self.learnable_shortcut = i != o
+        self.model = nn.Sequential(norm_layer(i), act(), nn.Conv2d(i, hid, 3, 1, 1), norm_layer(hid), act(), nn.Conv2d(hid, o, 3, 1, 1))
+        if self.learnable_shortcut:
+            self.shortcut = nn.Sequential(nn.Conv2d(i, o, 1, 1, 0))
+
+    def forward(self, x):
+        return self.model(x) + (self.shortcut(x) if self.learnable_shortcut else x)
+
+
+class ResBlocks(nn.Module):
+    def __init__(self, n, i):
+        super().__init__()
+        self.model = nn.Sequential(*[ResBlock(i, i, i) for _ in range(n)])
+
+    def forward(self, x):
+        return self.model(x)
+
+
+class ResBlockDecoder(nn.Module):
+    def __init__(self, i, o, hid=None, norm=True, spect=False):
+        super().__init__()
+        hid = i if hid is None else hid
+        sn = nn.utils.spectral_norm if spect else (lambda m: m)
+        c1 = sn(nn.Conv2d(i, hid, 3, 1, 1))
+        c2 = sn(nn.ConvTranspose2d(hid, o, 3, 2, 1, 1))
+        self.model = nn.Sequential(norm_layer(i), act(), c1, norm_layer(hid), act(), c2) if norm else nn.Sequential(act(), c1, act(), c2)
+        self.shortcut = nn.Sequential(sn(nn.ConvTranspose2d(i, o, 3, 2, 1, 1)))
+
+    def forward(self, x):
+        return self.model(x) + self.shortcut(x)
+
+
+class ResBlockEncoder(nn.Module):
+    def __init__(self, i, o, hid):
+        super().__init__()
+        sn = nn.utils.spectral_norm
+        self.model = nn.Sequential(act(), sn(nn.Conv2d(i, hid, 3, 1, 1)), act(), sn(nn.Conv2d(hid, o, 4, 2, 1)))
+        self.shortcut = nn.Sequential(nn.AvgPool2d(2, 2), sn(nn.Conv2d(i, o, 1, 1, 0)))
+
+    def forward(self, x):
+        return self.model(x) + self.shortcut(x)
+
+
+class Jump(nn.Module):
+    def __init__(self, i, o, k=3):
+        super().__init__()
+        self.model = nn.Sequential(norm_layer(i), act(), nn.ReflectionPad2d(k // 2), nn.Conv2d(i, o, k, padding=0, bias=True))
+
+    def forward(self, x):
+        return self.model(x)
+
+
+class Output(nn.Module):
+    def __init__(self, i, o, k=3):
+        super().__init__()
+        self.model = nn.Sequential(norm_layer(i), act(), nn.ReflectionPad2d(k // 2), nn.Conv2d(i, o, k, padding=0, bias=True), nn.Tanh())
+
+    def forward(self, x):
+        return self.model(x)
+
+
+class ExtractorAttn(nn.Module):
+    def __init__(self, c, k):
+        super().__init__()
+        self.k = k
+        self.fully_connect_layer = nn.Sequential(nn.Conv2d(2 * c, 128, k, k, 0), act(), nn.Conv2d(128, k * k, 1, 1, 0), nn.Softmax(dim=1))
+
+    def forward(self, source, target, flow):
+        bs = fast_block_extractor(source, flow, self.k)
+        bt = fast_block_extractor(target, torch.zeros_like(flow), self.k)
+        a = fast_local_attn_reshape(self.fully_connect_layer(torch.cat((bt, bs), 1)), self.k)
+        return F.avg_pool2d(a * bs, self.k, self.k)
+
+
+class PoseSourceNet(nn.Module):
+    def __init__(self, ic, ngf, img_f, layers):
+        super().__init__()
+        self.layers = layers
+        self.block0 = EncoderBlock(ic, ngf)
+        mult = 1
+        for i in range(layers - 1):
+            prev, mult = mult, min(2 ** (i + 1), img_f // ngf)
+            setattr(self, 'encoder' + str(i), EncoderBlock(ngf * prev, ngf * mult))
+
+    def forward(self, x):
+        feats = [x]
+        out = self.block0(x)
+        feats.append(out)
+        for i in range(self.layers - 1):
+            out = getattr(self, 'encoder' + str(i))(out)
+            feats.append(out)
+        return list(reversed(feats))
+
+
+class PoseTargetNet(nn.Module):
+    def __init__(self, sc, oc, ngf, img_f, layers, num_blocks, attn_layer, kz):
+        super().__init__()
+        self.layers, self.attn_layer = layers, attn_layer
+        self.block0 = EncoderBlock(sc, ngf)
+        mult = 1
+        for i in range(layers - 1):
+            prev, mult = mult, min(2 ** (i + 1), img_f // ngf)
+            setattr(self, 'encoder' + str(i), EncoderBlock(ngf * prev, ngf * mult))
+        mult = min(2 ** (layers - 1), img_f // ngf)
+        for i in range(layers):
+            prev = mult
+            mult = min(2 ** (layers - i - 2), img_f // ngf) if i != layers - 1 else 1
+            if num_blocks == 1:
+                up = nn.Sequential(ResBlockDecoder(ngf * prev, ngf * mult))
+            else:
+                up = nn.Sequential(ResBlocks(num_blocks - 1, ngf * prev), ResBlockDecoder(ngf * prev, ngf * mult))
+            setattr(self, 'decoder' + str(i), up)
+            if layers - i in attn_layer:
+                setattr(self, 'attn' + str(i), ExtractorAttn(ngf * prev, kz[layers - i]))
+        self.outconv = Output(ngf, oc, 3)
+
+    def forward(self, target_B, feats, flows, masks):
+        out = self.block0(target_B)
+        for i in range(self.layers - 1):
+            out = getattr(self, 'encoder' + str(i))(out)
+        n = 0
+        for i in range(self.layers):
+            if self.layers - i in self.attn_layer:
+                a = getattr(self, 'attn' + str(i))(feats[i], out, flows[n])
+                out = out * (1 - masks[n]) + a * masks[n]
+                n += 1
+            out = getattr(self, 'decoder' + str(i))(out)
+        return self.outconv(out)
+
+
+class PoseFlowNet(nn.Module):
+    def __init__(self, ic, sc, ngf, img_f, encoder_layer, attn_layer):
+        super().__init__()
+        self.encoder_layer, self.attn_layer = encoder_layer, attn_layer
+        self.decoder_layer = encoder_layer - min(attn_layer)
+        self.block0 = EncoderBlock(2 * sc + ic, ngf)
+        mult = 1
+        for i in range(encoder_layer - 1):
+            prev, mult = mult, min(2 ** (i + 1), img_f // ngf)
+            setattr(self, 'encoder' + str(i), EncoderBlock(ngf * prev, ngf * mult))
+        for i in range(self.decoder_layer):
+            prev = mult
+            mult = min(2 ** (encoder_layer - i - 2), img_f // ngf) if i != encoder_layer - 1 else 1
+            setattr(self, 'decoder' + str(i), ResBlockDecoder(ngf * prev, ngf * mult, ngf * mult))
+            setattr(self, 'jump' + str(i), Jump(ngf * mult, ngf * mult, 3))
+            if encoder_layer - i - 1 in attn_layer:
+                setattr(self, 'output' + str(i), nn.Conv2d(ngf * mult, 2, 3, 1, 1, bias=True))
+                setattr(self, 'mask' + str(i), nn.Sequential(nn.Conv2d(ngf * mult, 1, 3, 1, 1, bias=True), nn.Sigmoid()))
+
+    def forward(self, source, source_B, target_B):
+        flows, masks = [], []
+        out = self.block0(torch.cat((source, source_B, target_B), 1))
+        result = [out]
+        for i in range(self.encoder_layer - 1):
+            out = getattr(self, 'encoder' + str(i))(out)
+            result.append(out)
+        for i in range(self.decoder_layer):
+            out = getattr(self, 'decoder' + str(i))(out)
+            out = out + getattr(self, 'jump' + str(i))(result[self.encoder_layer - i - 2])
+            if self.encoder_layer - i - 1 in self.attn_layer:
+                flows.append(getattr(self, 'output' + str(i))(out))
+                masks.append(getattr(self, 'mask' + str(i))(out))
+        return flows, masks
+
+
+class PoseGenerator(nn.Module):
+    def __init__(self, ic=3, sc=18, oc=3, ngf=64, img_f=512, layers=3, num_blocks=2, attn_layer=(2, 3), kz=None,
+                 flow_ngf=32, flow_img_f=256, flow_layers=5):
+        super().__init__()
+        kz = kz or {2: 5, 3: 3}
+        self.source = PoseSourceNet(ic, ngf, img_f, layers)
+        self.target = PoseTargetNet(sc, oc, ngf, img_f, layers, num_blocks, list(attn_layer), kz)
+        self.flow_net = PoseFlowNet(ic, sc, flow_ngf, flow_img_f, flow_layers, list(attn_layer))
+
+    def forward(self, source, source_B, target_B):
+        feats = self.source(source)
+        flows, masks = self.flow_net(source, source_B, target_B)
+        return self.target(target_B, feats, flows, masks), flows, masks
+
+
+class ResDiscriminator(nn.Module):
+    def __init__(self, ic=3, ndf=32, img_f=128, layers=4):
+        super().__init__()
+        self.layers = layers
+        self.nonlinearity = act()
+        self.block0 = ResBlockEncoder(ic, ndf, ndf)
+        mult = 1
+        for i in range(layers - 1):
+            prev, mult = mult, min(2 ** (i + 1), img_f // ndf)
+            setattr(self, 'encoder' + str(i), ResBlockEncoder(ndf * prev, ndf * mult, ndf * prev))
+        self.conv = nn.utils.spectral_norm(nn.Conv2d(ndf * mult, 1, 1))
+
+    def forward(self, x):
+        out = self.block0(x)
+        for i in range(self.layers - 1):
+            out = getattr(self, 'encoder' + str(i))(out)
+        return self.conv(self.nonlinearity(out))
+
+
+def count(m):
+    return sum(p.numel() for p in m.parameters())
