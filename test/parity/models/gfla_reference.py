@@ -331,3 +331,77 @@ class ResDiscriminator(nn.Module):
 
 def count(m):
     return sum(p.numel() for p in m.parameters())
+
+
+# ---- Losses, written the way external_function.py computes them, on the vectorised ops.
+def fast_resample2d(source, flow, kernel_size=4, sigma=2.0, dilation=1):
+    b, c, hs, ws = source.shape
+    _, _, h, w = flow.shape
+    flat = source.reshape(b, c, hs * ws)
+    xf = flow[:, 0] + torch.arange(w, dtype=flow.dtype).view(1, 1, w)
+    yf = flow[:, 1] + torch.arange(h, dtype=flow.dtype).view(1, h, 1)
+    x0, y0 = torch.floor(xf), torch.floor(yf)
+    alpha, beta = xf - x0, yf - y0
+    g = lambda d: torch.exp(-d * d / (2 * sigma * sigma))
+    val, tot = 0, 0
+    for ty in range(kernel_size // 2):
+        for tx in range(kernel_size // 2):
+            pxL, pxR = g(tx * dilation + alpha), g((1 + tx) * dilation - alpha)
+            pyT, pyB = g(ty * dilation + beta), g((1 + ty) * dilation - beta)
+            yT = (y0 - ty * dilation).clamp(0, hs - 1).long()
+            yB = (y0 + (ty + 1) * dilation).clamp(0, hs - 1).long()
+            xL = (x0 - tx * dilation).clamp(0, ws - 1).long()
+            xR = (x0 + (tx + 1) * dilation).clamp(0, ws - 1).long()
+            def at(yy, xx):
+                i = (yy * ws + xx).reshape(b, 1, -1).expand(b, c, -1)
+                return flat.gather(2, i).reshape(b, c, h, w)
+            val = val + (pyT * pxL).unsqueeze(1) * at(yT, xL) + (pyT * pxR).unsqueeze(1) * at(yT, xR) \
+                + (pyB * pxL).unsqueeze(1) * at(yB, xL) + (pyB * pxR).unsqueeze(1) * at(yB, xR)
+            tot = tot + pyT * pxL + pyT * pxR + pyB * pxL + pyB * pxR
+    return val / tot.unsqueeze(1)
+
+
+def official_correctness(target_vgg, source_vgg, flow, eps=1e-8):
+    b, c, h, w = target_vgg.shape
+    flow = F.interpolate(flow, [h, w])
+    target_all = target_vgg.view(b, c, -1)
+    source_all = source_vgg.view(b, c, -1).transpose(1, 2)
+    source_norm = source_all / (source_all.norm(dim=2, keepdim=True) + eps)
+    target_norm = target_all / (target_all.norm(dim=1, keepdim=True) + eps)
+    correction = torch.bmm(source_norm, target_norm)
+    correction_max, _ = torch.max(correction, dim=1)
+    input_sample = fast_resample2d(source_vgg, flow, 4, 2.0, 1).view(b, c, -1)
+    correction_sample = F.cosine_similarity(input_sample, target_all)
+    loss_map = torch.exp(-correction_sample / (correction_max + eps))
+    return torch.mean(loss_map) - torch.exp(torch.tensor(-1).type_as(loss_map))
+
+
+def official_affine_regularization(flow, kz):
+    import numpy as np
+    temp = np.arange(kz)
+    A = np.ones([kz * kz, 3])
+    A[:, 0] = temp.repeat(kz)
+    A[:, 1] = temp.repeat(kz).reshape((kz, kz)).transpose().reshape(kz ** 2)
+    AH = A.transpose()
+    k = np.dot(A, np.dot(np.linalg.inv(np.dot(AH, A)), AH)) - np.identity(kz ** 2)
+    kernel = torch.from_numpy(np.dot(k.transpose(), k)).unsqueeze(1).view(kz ** 2, kz, kz).unsqueeze(1).type_as(flow)
+    b, _, h, w = flow.shape
+    x = torch.arange(w).view(1, -1).expand(h, -1).type_as(flow)
+    y = torch.arange(h).view(-1, 1).expand(-1, w).type_as(flow)
+    grid = flow + torch.stack([x, y], 0).unsqueeze(0)
+    loss = 0
+    for comp in (0, 1):
+        g = grid[:, comp].unsqueeze(1)
+        res = F.conv2d(g, kernel)
+        bb, cc, hh, ww = res.shape
+        kernels_new = fast_local_attn_reshape(res, kz)
+        f = torch.zeros(bb, 2, hh, ww).type_as(kernels_new) + float(int(kz / 2))
+        grid_H = fast_block_extractor(g, f, kz)
+        loss = loss + torch.mean(F.avg_pool2d(grid_H * kernels_new, kz, kz)) * kz ** 2
+    return loss
+
+
+def compute_gram(x):
+    b, ch, h, w = x.size()
+    f = x.view(b, ch, w * h)
+    return f.bmm(f.transpose(1, 2)) / (h * w * ch)
