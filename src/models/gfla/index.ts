@@ -1,0 +1,35 @@
+// Registers GFLA (Ren et al., CVPR 2020, "Deep Image Spatial Transformation for Person Image Generation": global
+// flow fields and local attention) as 'gfla'.
+import { registerModel, type ModelFamily } from '../registry.js';
+import { GFLA_VARIANTS, gflaDefaults, type GflaConfig } from './config.js';
+import { GflaModel, buildGflaNetworks } from './model.js';
+
+export const gflaFamily: ModelFamily<GflaConfig> = registerModel<GflaConfig>({
+  name: 'gfla',
+  summary: 'GFLA (Ren et al. 2020): global flow-field estimator + flow-guided local attention in the target decoder; ResDiscriminator (variants baseline/global-attn/bi-sample/full)',
+  variants: GFLA_VARIANTS,
+  defaults: gflaDefaults,
+  create: (cfg) => new GflaModel(cfg),
+  // Without VGG19 and optimisers; netG_flow is the flow estimator inside netG.
+  parameterCounts: (cfg) => {
+    const { generator: g, discriminator: d } = buildGflaNetworks(cfg);
+    try {
+      const out: Record<string, number> = { netG: g.numParameters(), netD: d.numParameters() };
+      if (g.flow_net) out.netG_flow = g.flow_net.numParameters();
+      return out;
+    } finally {
+      g.dispose();
+      d.dispose();
+    }
+  },
+  // Images and pose maps only.
+  batchNeeds: () => ({}),
+});
+
+export { GflaModel, buildGflaNetworks } from './model.js';
+export { GflaGenerator, PoseFlowNet, PoseSourceNet, PoseTargetNet, type GflaOutput, type AttentionKind } from './generator.js';
+export { ResDiscriminator } from './discriminator.js';
+export { LocalAttention, GlobalAttention } from './layers.js';
+export { blockExtractor, localAttnReshape, contentAwareSample, occlusionBlend, resample2d, bilinearWarp, flowToGrid } from './ops.js';
+export { correctnessLoss, affineRegularization, contentStyle, vggFeatures, gram } from './losses.js';
+export { gflaDefaults, GFLA_VARIANTS, type GflaConfig, type GflaVariant } from './config.js';
