@@ -46,7 +46,7 @@ export function blockExtractor(source: Tensor, flow: Tensor, kernelSize: number)
   expectKernel(op, kernelSize);
   if (flow.shape[0] !== source.shape[0]) throw new Error(`${op}: source has batch ${source.shape[0]} but flow has ${flow.shape[0]}; give one flow per source`);
   if (flow.dtype !== source.dtype) throw new Error(`${op}: source is ${source.dtype} but flow is ${flow.dtype}; cast one of them`);
-  const [n, c, hs, ws] = source.shape as [number, number, number, number];
+  const [n, c] = source.shape as [number, number, number, number];
   const [, , h, w] = flow.shape as [number, number, number, number];
   const k = kernelSize;
   return torch.scope(() => {
