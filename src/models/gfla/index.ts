@@ -3,6 +3,7 @@
 import { registerModel, type ModelFamily } from '../registry.js';
 import { GFLA_VARIANTS, gflaDefaults, type GflaConfig } from './config.js';
 import { GflaModel, buildGflaNetworks } from './model.js';
+import { OFFICIAL_MODULES, importGflaOfficial } from './official.js';
 
 export const gflaFamily: ModelFamily<GflaConfig> = registerModel<GflaConfig>({
   name: 'gfla',
@@ -24,6 +25,8 @@ export const gflaFamily: ModelFamily<GflaConfig> = registerModel<GflaConfig>({
   },
   // Images and pose maps only.
   batchNeeds: () => ({}),
+  officialModules: OFFICIAL_MODULES,
+  importOfficial: importGflaOfficial,
 });
 
 export { GflaModel, buildGflaNetworks } from './model.js';
@@ -32,4 +35,5 @@ export { ResDiscriminator } from './discriminator.js';
 export { LocalAttention, GlobalAttention } from './layers.js';
 export { blockExtractor, localAttnReshape, contentAwareSample, occlusionBlend, resample2d, bilinearWarp, flowToGrid } from './ops.js';
 export { correctnessLoss, affineRegularization, contentStyle, vggFeatures, gram } from './losses.js';
+export { importGflaOfficial, loadOfficial, officialTable, detectOfficialPreset } from './official.js';
 export { gflaDefaults, GFLA_VARIANTS, type GflaConfig, type GflaVariant } from './config.js';
