@@ -405,3 +405,66 @@ def compute_gram(x):
     b, ch, h, w = x.size()
     f = x.view(b, ch, w * h)
     return f.bmm(f.transpose(1, 2)) / (h * w * ch)
+
+
+# ---- One training iteration of the whole model (pose_model.py optimize_parameters) on the ops above, for the
+# speed comparison (bench/gfla-torch.ts).
+VGG_POOLS = {4, 9, 18, 27, 36}
+VGG_NAMES = {1: 'relu1_1', 6: 'relu2_1', 8: 'relu2_2', 11: 'relu3_1', 17: 'relu3_4', 20: 'relu4_1', 26: 'relu4_4', 29: 'relu5_1', 31: 'relu5_2'}
+
+
+def vgg_feats(vgg, x, taps):
+    out, h = {}, x
+    deepest = max(i for i, n in VGG_NAMES.items() if n in taps)
+    for i in range(deepest + 1):
+        if ('features.%d.weight' % i) in vgg:
+            h = F.conv2d(h, vgg['features.%d.weight' % i], vgg['features.%d.bias' % i], padding=1)
+        elif i in VGG_POOLS:
+            h = F.max_pool2d(h, 2, 2)
+        else:
+            h = F.relu(h)
+        if VGG_NAMES.get(i) in taps:
+            out[VGG_NAMES[i]] = h
+    return out
+
+
+class RefTrainer:
+    def __init__(self, g, d, vgg, attn_layer, kz, lr=1e-4):
+        self.g, self.d, self.vgg = g, d, vgg
+        self.layers = sorted(attn_layer, reverse=True)
+        self.kz = kz
+        self.optG = torch.optim.Adam(g.parameters(), lr=lr, betas=(0.0, 0.999))
+        self.optD = torch.optim.Adam(d.parameters(), lr=lr * 0.1, betas=(0.0, 0.999))
+
+    def step(self, P1, BP1, P2, BP2):
+        img, flows, masks = self.g(P1, BP1, BP2)
+        self.optD.zero_grad()
+        real, fake = self.d(P2), self.d(img.detach())
+        dl = (F.mse_loss(real, torch.ones_like(real)) + F.mse_loss(fake, torch.zeros_like(fake))) * 0.5
+        dl.backward()
+        self.optD.step()
+        self.optG.zero_grad()
+        taps = ['relu%d_1' % (l + 1) for l in self.layers]
+        with torch.no_grad():
+            ft, fs = vgg_feats(self.vgg, P2, taps), vgg_feats(self.vgg, P1, taps)
+        loss = F.l1_loss(img, P2) * 5
+        for i, l in enumerate(self.layers):
+            t = 'relu%d_1' % (l + 1)
+            loss = loss + official_correctness(ft[t], fs[t], flows[i]) * 5
+            loss = loss + official_affine_regularization(flows[i], self.kz[l]) * 0.0025
+        for p in self.d.parameters():
+            p.requires_grad_(False)
+        sc = self.d(img)
+        loss = loss + F.mse_loss(sc, torch.ones_like(sc)) * 2
+        for p in self.d.parameters():
+            p.requires_grad_(True)
+        all_taps = list(VGG_NAMES.values())
+        fx = vgg_feats(self.vgg, img, all_taps)
+        with torch.no_grad():
+            fy = vgg_feats(self.vgg, P2, all_taps)
+        content = sum(F.l1_loss(fx[t], fy[t]) for t in ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1'])
+        style = sum(F.l1_loss(compute_gram(fx[t]), compute_gram(fy[t])) for t in ['relu2_2', 'relu3_4', 'relu4_4', 'relu5_2'])
+        loss = loss + content * 0.5 + style * 500
+        loss.backward()
+        self.optG.step()
+        return loss.item()
