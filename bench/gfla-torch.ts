@@ -2,14 +2,16 @@
 // main stage: D update, then G on L1, correctness, regularisation, GAN, content and style) against the same graph in
 // python3-torch, built from the same CPU formulations of the three CUDA ops (test/parity/models/gfla_reference.py),
 // at the same thread count, in one run. Prints one JSON line: both medians and ours / PyTorch's (goal <= 1).
-// VGG19 has random weights on both sides (timing does not depend on values).
+// VGG19 has the same random weights on both sides (timing does not depend on values).
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '../src/torch/index.js';
 import { GflaModel, gflaDefaults } from '../src/models/gfla/index.js';
-import { Vgg19Features, randomVgg19StateDict } from '../src/models/layers/vgg.js';
+import { loadVgg19, type Vgg19Features } from '../src/models/layers/vgg.js';
+import { randomVggFile } from './models.js';
 import type { Preset } from '../src/models/index.js';
 
 const PYTHON = process.env.REPOSER_PYTHON ?? '/usr/bin/python3';
@@ -33,19 +35,11 @@ function main(): void {
   const g = cfg.generator;
   const threads = torch.getNumThreads();
   const kz = `{${g.attnLayers.map((l, i) => `${l}: ${g.kernelSizes[i]}`).join(', ')}}`;
-  const py = `${readFileSync(REFERENCE, 'utf8')}
+  const python = (vggPath: string): string => `${readFileSync(REFERENCE, 'utf8')}
 import json, time
 torch.set_num_threads(${threads})
 torch.manual_seed(0)
-cfg = [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 256, 'M', 512, 512, 512, 512, 'M', 512, 512, 512, 512, 'M']
-vgg, i, c = {}, 0, 3
-for v in cfg:
-    if v == 'M':
-        i += 1
-        continue
-    vgg['features.%d.weight' % i] = torch.randn(v, c, 3, 3) * (2.0 / (9 * c)) ** 0.5
-    vgg['features.%d.bias' % i] = torch.zeros(v)
-    c, i = v, i + 2
+vgg = torch.load(${JSON.stringify(vggPath)})
 gen = PoseGenerator(ngf=${g.ngf}, img_f=${g.imgF}, layers=${g.layers}, num_blocks=${g.numBlocks}, attn_layer=(${g.attnLayers.join(', ')},), kz=${kz},
                     flow_ngf=${g.flowNgf}, flow_img_f=${g.flowImgF}, flow_layers=${g.flowLayers})
 dis = ResDiscriminator(3, ${cfg.discriminator.ndf}, ${cfg.discriminator.imgF}, ${cfg.discriminator.layers})
@@ -60,13 +54,19 @@ for _ in range(${reps}):
     times.append((time.perf_counter() - t0) * 1000)
 print(json.dumps(sorted(times)[len(times) // 2]))
 `;
-  const r = spawnSync(PYTHON, ['-c', py], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`gfla-torch: the PyTorch side failed (${PYTHON}): ${r.stderr}`);
-  const torchMs = JSON.parse(r.stdout.trim().split('\n').pop() as string) as number;
-
-  const state = randomVgg19StateDict('relu5_2');
-  const vgg = new Vgg19Features({ lastLayer: 'relu5_2' }).loadTorchvision(state);
-  torch.dispose([...state.values()]);
+  // The same random VGG19 file for both sides.
+  const tmp = mkdtempSync(join(tmpdir(), 'gfla-torch-'));
+  let torchMs: number;
+  let vgg: Vgg19Features;
+  try {
+    const vggPath = randomVggFile(tmp);
+    const r = spawnSync(PYTHON, ['-c', python(vggPath)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    if (r.status !== 0) throw new Error(`gfla-torch: the PyTorch side failed (${PYTHON}): ${r.stderr}`);
+    torchMs = JSON.parse(r.stdout.trim().split('\n').pop() as string) as number;
+    vgg = loadVgg19(vggPath, { lastLayer: 'relu5_2' });
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
   const model = new GflaModel(cfg, { vgg });
   const data = torch.scope(() => ({
     imageA: torch.rand([batch, 3, h, w]).mul(2).sub(1), imageB: torch.rand([batch, 3, h, w]).mul(2).sub(1),

@@ -107,7 +107,7 @@ function randomBatch(n: number, h: number, w: number): PairBatch {
 }
 
 /** When the VGG19 file is absent, a random-valued one in torchvision's layout (timing does not depend on values). */
-function randomVggFile(dir: string): string {
+export function randomVggFile(dir: string): string {
   const path = join(dir, 'vgg19-random.pth');
   const code = `
 import torch
