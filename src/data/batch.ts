@@ -74,6 +74,8 @@ export interface BatchFeatures {
   parsing?: boolean;
   /** Geometric augmentation; each image gets its own draw from the batch's seed. Default none. */
   augment?: AugmentOptions | null;
+  /** The target (B) images' augmentation when it differs from the source's (GFLA draws a reduced one); default `augment`. */
+  augmentB?: AugmentOptions | null;
 }
 
 export interface BatchSpec extends BatchFeatures {
@@ -158,7 +160,7 @@ export async function buildBatch(spec: BatchSpec): Promise<LoaderBatch> {
   let poses: Pose[] = [...items.map((it) => it.poseA), ...items.map((it) => it.poseB)];
   if (spec.augment) {
     const random = mulberry32(spec.seed);
-    params = poses.map(() => sampleAugment(random, frame, spec.augment as AugmentOptions));
+    params = poses.map((_, i) => sampleAugment(random, frame, (i < n ? spec.augment : spec.augmentB ?? spec.augment) as AugmentOptions));
     poses = poses.map((p, i) => augmentPose(p, (params as AugmentParams[])[i] ?? IDENTITY_AUGMENT, frame));
   }
   const kpFlat = new Float32Array(2 * n * NUM_JOINTS * 2);

@@ -108,7 +108,7 @@ export class PairLoader {
     const chunk = order.slice(b * this.batchSize, (b + 1) * this.batchSize).map((i) => this.items[i] as BatchItem);
     return {
       items: chunk, frame: this.frame, seed: deriveSeed(o.seed ?? 0, epoch, b),
-      pose: o.pose, masks: o.masks, affines: o.affines, affineMaskSize: o.affineMaskSize, parsing: o.parsing, augment: o.augment,
+      pose: o.pose, masks: o.masks, affines: o.affines, affineMaskSize: o.affineMaskSize, parsing: o.parsing, augment: o.augment, augmentB: o.augmentB,
     };
   }
 

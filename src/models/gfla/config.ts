@@ -97,6 +97,8 @@ export interface GflaConfig extends FamilyConfig {
   };
 }
 
+const MARKET_AFFINE = { rotate: 5, shift: 5, scale: [0.95, 1.05], target: { rotate: 1, shift: 2.5, scale: [1, 1] } };
+
 const VGG_TAPS = ['relu1_1', 'relu2_1', 'relu2_2', 'relu3_1', 'relu3_4', 'relu4_1', 'relu4_4', 'relu5_1', 'relu5_2'];
 
 export function gflaDefaults(preset: Preset): GflaConfig {
@@ -105,8 +107,10 @@ export function gflaDefaults(preset: Preset): GflaConfig {
     preset: fashion ? 'deepfashion' : 'market',
     variant: 'full',
     image: fashion ? { height: 256, width: 176 } : { height: 128, width: 64 },
-    // The official pose maps are Gaussians of sigma 6 (util/pose_utils.py cords_to_map).
-    data: { batchSize: 8, flip: false, pose: { kind: 'gaussian', sigma: 6 } },
+    // The official pose maps are Gaussians of sigma 6 (util/pose_utils.py cords_to_map). Market trains on random
+    // affines (data/market_dataset.py, base_dataset.py): the source ±5°, ±5 px, scale 0.95-1.05; the target a
+    // reduced draw (angle x0.2, shift x0.5, scale 1). The official fill is grey; the loader's is the border pixel.
+    data: { batchSize: 8, flip: false, pose: { kind: 'gaussian', sigma: 6 }, affine: fashion ? null : structuredClone(MARKET_AFFINE) },
     generator: {
       imageChannels: 3, poseChannels: 18, ngf: 64, imgF: 512, layers: 3, numBlocks: 2,
       attnLayers: fashion ? [2, 3] : [2], kernelSizes: fashion ? [5, 3] : [3],
@@ -145,13 +149,15 @@ export function gflaDefaults(preset: Preset): GflaConfig {
     }
     case 'tiny': {
       // For tests: DeepFashion's structure (both attention layers, windows 5 and 3) at 64x32, the smallest frame the
-      // 5-level flow encoder and a 3x3 regularisation window at 1/8 scale fit; random VGG weights; one-step stages.
+      // 5-level flow encoder and a 3x3 regularisation window at 1/8 scale fit, with Market's augmentation; random
+      // VGG weights; one-step stages.
       const c = official(true);
       c.preset = 'tiny';
       c.image = { height: 64, width: 32 };
       c.data.batchSize = 2;
       c.generator = { ...c.generator, ngf: 8, imgF: 32, flowNgf: 8, flowImgF: 16 };
       c.discriminator = { ...c.discriminator, ndf: 8, imgF: 16, layers: 2 };
+      c.data.affine = structuredClone(MARKET_AFFINE);
       c.loss.flowStopWindow = 2;
       c.loss.vgg.weights = 'random';
       c.schedule = { unit: 'iterations', epochSize: 1, stages: [{ name: 'flow', epochs: 1, decayEpochs: 0 }, { name: 'main', epochs: 1, decayEpochs: 0 }] };

@@ -5,23 +5,27 @@ import { GFLA_VARIANTS, gflaDefaults, type GflaConfig } from './config.js';
 import { GflaModel, buildGflaNetworks } from './model.js';
 import { OFFICIAL_MODULES, importGflaOfficial } from './official.js';
 
+/** Parameters of netG, of the flow estimator inside it (netG.flow_net; 0 without flow) and of netD. */
+export function gflaParameterBreakdown(cfg: GflaConfig): { netG: number; flowEstimator: number; netD: number } {
+  const { generator: g, discriminator: d } = buildGflaNetworks(cfg);
+  try {
+    return { netG: g.numParameters(), flowEstimator: g.flow_net?.numParameters() ?? 0, netD: d.numParameters() };
+  } finally {
+    g.dispose();
+    d.dispose();
+  }
+}
+
 export const gflaFamily: ModelFamily<GflaConfig> = registerModel<GflaConfig>({
   name: 'gfla',
   summary: 'GFLA (Ren et al. 2020): global flow-field estimator + flow-guided local attention in the target decoder; ResDiscriminator (variants baseline/global-attn/bi-sample/full)',
   variants: GFLA_VARIANTS,
   defaults: gflaDefaults,
   create: (cfg) => new GflaModel(cfg),
-  // Without VGG19 and optimisers; netG_flow is the flow estimator inside netG.
+  // Without VGG19 and optimisers, one entry per checkpointed module (the registry checks they match create()).
   parameterCounts: (cfg) => {
-    const { generator: g, discriminator: d } = buildGflaNetworks(cfg);
-    try {
-      const out: Record<string, number> = { netG: g.numParameters(), netD: d.numParameters() };
-      if (g.flow_net) out.netG_flow = g.flow_net.numParameters();
-      return out;
-    } finally {
-      g.dispose();
-      d.dispose();
-    }
+    const { netG, netD } = gflaParameterBreakdown(cfg);
+    return { netG: netG as number, netD: netD as number };
   },
   // Images and pose maps only.
   batchNeeds: () => ({}),

@@ -94,6 +94,11 @@ export class GflaModel implements TrainableModel {
     return this.stage;
   }
 
+  /** The trainer logs this, so an early end of the flow stage shows in log.jsonl. */
+  stageName(): string {
+    return this.stage;
+  }
+
   generate(batch: PairBatch): Tensor {
     checkBatch(batch, this.cfg);
     const was = this.generator.training;

@@ -4,24 +4,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../../../src/torch/index.js';
-import { countParameters, getModel } from '../../../src/models/index.js';
-import { GflaModel, buildGflaNetworks, gflaDefaults, type GflaConfig } from '../../../src/models/gfla/index.js';
+import { countParameters, getModel, loaderOptions } from '../../../src/models/index.js';
+import { sampleAugment } from '../../../src/pose/augment.js';
+import { GflaModel, buildGflaNetworks, gflaDefaults, gflaParameterBreakdown, type GflaConfig } from '../../../src/models/gfla/index.js';
 
 test('parameter counts equal the released networks (python3-torch count of the official layout) and the published figures within 0.5%', () => {
   const family = getModel('gfla');
-  const fashion = countParameters(family, gflaDefaults('deepfashion'));
-  const market = countParameters(family, gflaDefaults('market'));
+  const fashion = gflaParameterBreakdown(gflaDefaults('deepfashion'));
+  const market = gflaParameterBreakdown(gflaDefaults('market'));
   // Exact counts of the official modules built in python3-torch (test/parity/models/gfla_reference.py).
-  assert.deepEqual(fashion, { netG: 14_048_419, netD: 664_577, netG_flow: 6_609_108 });
-  assert.deepEqual(market, { netG: 12_927_495, netD: 238_209, netG_flow: 6_605_649 });
+  assert.deepEqual(fashion, { netG: 14_048_419, netD: 664_577, flowEstimator: 6_609_108 });
+  assert.deepEqual(market, { netG: 12_927_495, netD: 238_209, flowEstimator: 6_605_649 });
+  assert.deepEqual(countParameters(family, gflaDefaults('deepfashion')), { netG: 14_048_419, netD: 664_577 }, 'parameterCounts, as `reposer models` shows them');
   // The figures are rounded to 10k: within 0.5%, or rounding to the figure (D DeepFashion: 0.6646 M is 0.69% above 0.66).
   const near = (got: number, want: number, what: string): void => assert.ok(
     Math.abs(got - want) / want <= 0.005 || Math.round(got / 1e4) === Math.round(want / 1e4), `${what}: ${got} vs ${want}`);
-  near(fashion.netG as number, 14.05e6, 'G DeepFashion');
-  near(fashion.netG_flow as number, 6.61e6, 'flow estimator DeepFashion');
-  near(market.netG as number, 12.93e6, 'G Market');
-  near(fashion.netD as number, 0.66e6, 'D DeepFashion');
-  near(market.netD as number, 0.24e6, 'D Market');
+  near(fashion.netG, 14.05e6, 'G DeepFashion');
+  near(fashion.flowEstimator, 6.61e6, 'flow estimator DeepFashion');
+  near(market.netG, 12.93e6, 'G Market');
+  near(fashion.netD, 0.66e6, 'D DeepFashion');
+  near(market.netD, 0.24e6, 'D Market');
 });
 
 test('forwardWithFlows returns the image and one flow and mask per attention layer, coarsest first', () => {
@@ -102,4 +104,19 @@ test('config errors name the key', () => {
   const cfg2 = gflaDefaults('tiny');
   cfg2.schedule.stages = [{ name: 'main', epochs: 1, decayEpochs: 0 }];
   assert.throws(() => buildGflaNetworks(cfg2), /schedule\.stages must be \[flow, main\]/);
+});
+
+test("Market's data.affine reaches the loader: the source's full range, the target's reduced one; DeepFashion has none", () => {
+  const family = getModel('gfla');
+  const market = loaderOptions(family, gflaDefaults('market'));
+  assert.deepEqual(market.augment, { flip: 0, rotate: 5, shiftPixels: 5, scale: [0.95, 1.05] });
+  assert.deepEqual(market.augmentB, { flip: 0, rotate: 1, shiftPixels: 2.5, scale: [1, 1] });
+  assert.equal(loaderOptions(family, gflaDefaults('deepfashion')).augment, null);
+  // shiftPixels bounds the shift in pixels on each axis, whatever the frame.
+  let seed = 1;
+  const random = (): number => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  for (let i = 0; i < 50; i++) {
+    const p = sampleAugment(random, [128, 64], { flip: 0, shiftPixels: 5 });
+    assert.ok(Math.abs(p.tx) <= 5 && Math.abs(p.ty) <= 5 && p.angle === 0 && p.scale === 1, JSON.stringify(p));
+  }
 });
