@@ -437,25 +437,33 @@ class RefTrainer:
         self.optD = torch.optim.Adam(d.parameters(), lr=lr * 0.1, betas=(0.0, 0.999))
 
     def step(self, P1, BP1, P2, BP2):
+        """One iteration; returns the loss terms by their official names (weighted)."""
+        terms = {}
         img, flows, masks = self.g(P1, BP1, BP2)
         self.optD.zero_grad()
         real, fake = self.d(P2), self.d(img.detach())
         dl = (F.mse_loss(real, torch.ones_like(real)) + F.mse_loss(fake, torch.zeros_like(fake))) * 0.5
+        terms['dis_img_gen'] = dl.item()
         dl.backward()
         self.optD.step()
         self.optG.zero_grad()
         taps = ['relu%d_1' % (l + 1) for l in self.layers]
         with torch.no_grad():
             ft, fs = vgg_feats(self.vgg, P2, taps), vgg_feats(self.vgg, P1, taps)
-        loss = F.l1_loss(img, P2) * 5
+        parts = [F.l1_loss(img, P2) * 5]
+        terms['app_gen'] = parts[0].item()
+        corr, reg = 0, 0
         for i, l in enumerate(self.layers):
             t = 'relu%d_1' % (l + 1)
-            loss = loss + official_correctness(ft[t], fs[t], flows[i]) * 5
-            loss = loss + official_affine_regularization(flows[i], self.kz[l]) * 0.0025
+            corr = corr + official_correctness(ft[t], fs[t], flows[i])
+            reg = reg + official_affine_regularization(flows[i], self.kz[l])
+        parts += [corr * 5, reg * 0.0025]
+        terms['correctness_gen'], terms['regularization'] = parts[1].item(), parts[2].item()
         for p in self.d.parameters():
             p.requires_grad_(False)
         sc = self.d(img)
-        loss = loss + F.mse_loss(sc, torch.ones_like(sc)) * 2
+        parts.append(F.mse_loss(sc, torch.ones_like(sc)) * 2)
+        terms['ad_gen'] = parts[-1].item()
         for p in self.d.parameters():
             p.requires_grad_(True)
         all_taps = list(VGG_NAMES.values())
@@ -464,7 +472,8 @@ class RefTrainer:
             fy = vgg_feats(self.vgg, P2, all_taps)
         content = sum(F.l1_loss(fx[t], fy[t]) for t in ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1'])
         style = sum(F.l1_loss(compute_gram(fx[t]), compute_gram(fy[t])) for t in ['relu2_2', 'relu3_4', 'relu4_4', 'relu5_2'])
-        loss = loss + content * 0.5 + style * 500
-        loss.backward()
+        parts += [content * 0.5, style * 500]
+        terms['content_gen'], terms['style_gen'] = parts[-2].item(), parts[-1].item()
+        sum(parts).backward()
         self.optG.step()
-        return loss.item()
+        return terms
