@@ -107,7 +107,7 @@ function randomBatch(n: number, h: number, w: number): PairBatch {
 }
 
 /** When the VGG19 file is absent, a random-valued one in torchvision's layout (timing does not depend on values). */
-function randomVggFile(dir: string): string {
+export function randomVggFile(dir: string): string {
   const path = join(dir, 'vgg19-random.pth');
   const code = `
 import torch
@@ -169,6 +169,8 @@ function main(): void {
   try {
     for (const family of families) {
       const cfg: FamilyConfig = family.defaults(o.preset);
+      // GFLA's first stage pre-trains the flow estimator alone; time the whole model's step instead.
+      if (family.name === 'gfla') (cfg.schedule.stages[0] as { epochs: number }).epochs = 0;
       let vggNote = 'none';
       // Every family names its VGG19 file at loss.vgg.weights (models/sections.ts).
       const vgg = (cfg.loss as { vgg?: VggSection }).vgg;

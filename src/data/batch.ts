@@ -74,6 +74,8 @@ export interface BatchFeatures {
   parsing?: boolean;
   /** Geometric augmentation; each image gets its own draw from the batch's seed. Default none. */
   augment?: AugmentOptions | null;
+  /** The target (B) images' augmentation when it differs from the source's (GFLA draws a reduced one); default `augment`. */
+  augmentB?: AugmentOptions | null;
 }
 
 export interface BatchSpec extends BatchFeatures {
@@ -164,7 +166,9 @@ export async function buildBatch(spec: BatchSpec): Promise<LoaderBatch> {
   if (spec.augment) {
     const random = mulberry32(spec.seed);
     const share = spec.shareOf ?? { offset: 0, combined: n };
-    const draws = Array.from({ length: 2 * share.combined }, () => sampleAugment(random, frame, spec.augment as AugmentOptions));
+    // One draw per image of the combined batch, A's then B's (B's from augmentB where given); a share takes its own.
+    const draws = Array.from({ length: 2 * share.combined }, (_, i) =>
+      sampleAugment(random, frame, (i < share.combined ? spec.augment : spec.augmentB ?? spec.augment) as AugmentOptions));
     params = [...draws.slice(share.offset, share.offset + n), ...draws.slice(share.combined + share.offset, share.combined + share.offset + n)];
     poses = poses.map((p, i) => augmentPose(p, (params as AugmentParams[])[i] ?? IDENTITY_AUGMENT, frame));
   }

@@ -127,7 +127,7 @@ export class PairLoader {
     return {
       items: chunk, frame: this.frame, seed: deriveSeed(o.seed ?? 0, epoch, b),
       shareOf: o.shard ? { offset: this.batchSize * o.shard.rank, combined } : undefined,
-      pose: o.pose, masks: o.masks, affines: o.affines, affineMaskSize: o.affineMaskSize, parsing: o.parsing, augment: o.augment,
+      pose: o.pose, masks: o.masks, affines: o.affines, affineMaskSize: o.affineMaskSize, parsing: o.parsing, augment: o.augment, augmentB: o.augmentB,
     };
   }
 

@@ -2,6 +2,7 @@
 // `reposer models` and the benchmarks go through this interface only, so a new family needs no changes elsewhere.
 import type * as torch from '../torch/index.js';
 import type { BatchFeatures, LoaderOptions } from '../data/index.js';
+import type { AugmentOptions } from '../pose/augment.js';
 import type { PairBatch } from './batch.js';
 import { ConfigError, readConfigFile, resolveConfig, parseSet, type Json } from './config.js';
 import type { FamilyConfig } from './sections.js';
@@ -57,6 +58,8 @@ export interface TrainableModel {
   optimizers(): Map<string, OptimizerLike>;
   /** Advances the learning-rate schedule by one epoch (the official code's update_learning_rate). */
   endEpoch(): void;
+  /** The stage the model trains now, for a model that switches stages itself (GFLA's flow stage can end early). */
+  stageName?(): string;
   /** The rest of the training state: together with modules() and optimizers() a checkpoint resumes exactly. */
   trainingState(): TrainingState;
   loadTrainingState(state: TrainingState): void;
@@ -131,9 +134,20 @@ export function loaderOptions(family: ModelFamily, cfg: FamilyConfig, extra: Pic
     ...family.batchNeeds(cfg),
     batchSize: cfg.data.batchSize,
     pose: cfg.data.pose,
-    augment: cfg.data.flip ? { flip: 0.5 } : null,
+    ...augmentOptions(cfg.data),
     ...extra,
   };
+}
+
+/** The loader's augmentation from the data section: flips, and data.affine's ranges for source and target images. */
+function augmentOptions(data: FamilyConfig['data']): Pick<LoaderOptions, 'augment' | 'augmentB'> {
+  const flip = data.flip ? 0.5 : 0;
+  const a = data.affine;
+  if (!a) return { augment: data.flip ? { flip } : null };
+  const range = (r: { rotate: number; shift: number; scale: number[] }): AugmentOptions => ({
+    flip, rotate: r.rotate, shiftPixels: r.shift, scale: [r.scale[0] ?? 1, r.scale[1] ?? 1],
+  });
+  return { augment: range(a), augmentB: range(a.target) };
 }
 
 // Families are stored type-erased; the registering module keeps the typed handle.

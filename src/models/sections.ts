@@ -27,6 +27,19 @@ export interface DataSection {
   flip: boolean;
   /** How the pose maps the model reads are drawn from the keypoints (see src/pose/heatmaps.ts poseMaps). */
   pose: PoseEncoding;
+  /** Random affine per image (GFLA's Market training); absent or null for none. */
+  affine?: AffineSection | null;
+}
+
+/** Random affine augmentation: source images draw from the first ranges, target images from `target`'s. */
+export interface AffineSection {
+  /** Largest rotation in degrees, uniform in [-rotate, rotate]. */
+  rotate: number;
+  /** Largest shift in pixels on each axis. */
+  shift: number;
+  /** Scale range [min, max]. */
+  scale: number[];
+  target: { rotate: number; shift: number; scale: number[] };
 }
 
 /** VGG19 for the losses that compare VGG features: torchvision's weights file and the layers the losses read. */

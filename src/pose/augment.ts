@@ -13,6 +13,8 @@ export interface AugmentOptions {
   scale?: readonly [number, number];
   /** Largest shift as a fraction of the frame's width (x) and height (y), uniform in [-t, t]; default 0. */
   translate?: number;
+  /** Largest shift in pixels on each axis, added to translate's bound (GFLA's ±5 px); default 0. */
+  shiftPixels?: number;
 }
 
 /** One sample's transform. The image is flipped first, then rotated and scaled about its centre, then shifted. */
@@ -40,8 +42,9 @@ export function sampleAugment(random: () => number, frame: Frame, options: Augme
   const f = random();
   const angle = u() * rot;
   const scale = s0 + random() * (s1 - s0);
-  const tx = u() * t * w;
-  const ty = u() * t * h;
+  const px = options.shiftPixels ?? 0;
+  const tx = u() * (t * w + px);
+  const ty = u() * (t * h + px);
   return { flip: f < flipP, angle, scale, tx, ty };
 }
 

@@ -243,6 +243,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         const started = performance.now();
         const dataMs = started - waitStart;
         let losses: Record<string, number>;
+        const modelStage = model.stageName?.();
         try {
           losses = runStep(() => model.trainStep(batch));
         } catch (err) {
@@ -257,7 +258,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         const stepMs = performance.now() - started;
         const n = cfg.data.batchSize;
         const progress: StepProgress = {
-          step, totalSteps, epoch: Math.floor((step - 1) / perEpoch), stage: stageAt(cfg.schedule, Math.floor((step - 1) / perEpoch)).stage.name,
+          step, totalSteps, epoch: Math.floor((step - 1) / perEpoch), stage: modelStage ?? stageAt(cfg.schedule, Math.floor((step - 1) / perEpoch)).stage.name,
           losses, dataMs, stepMs, imagesPerSec: (1000 * n) / (dataMs + stepMs),
         };
         o.onStep?.(progress);
