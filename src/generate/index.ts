@@ -17,6 +17,7 @@ import type { PairBatch } from '../models/batch.js';
 import { listCheckpoints } from '../train/checkpoint.js';
 import { toBytes } from '../train/samples.js';
 import { runAt, type Precision } from '../train/precision.js';
+import { flowPath, writeFlow } from '../eval/flow.js';
 import '../models/index.js';
 
 export interface LoadedModel {
@@ -243,6 +244,11 @@ export interface GenerateDatasetOptions {
    *   script/metrics.py pairs with `<to stem>.png` of the real test images.
    */
   layouts?: readonly OutputLayout[];
+  /**
+   * Also write each pair's flow field to `out/flows/<from>___<to>.npy` (what `reposer eval --metrics flow-epe` reads),
+   * for families that estimate one (GFLA). Default true.
+   */
+  flows?: boolean;
   batchSize?: number;
   workers?: number;
   onBatch?: (done: number, total: number) => void;
@@ -295,6 +301,17 @@ export async function generateDataset(loaded: LoadedModel, o: GenerateDatasetOpt
           if (strip) await write(strip, i, 5, join(o.out, 'patn', `${from}___${to}_vis.png`));
           if (layouts.includes('gfla')) await write(fake, i, 1, join(o.out, 'gfla', `${stem(from)}_2_${stem(to)}_vis.png`));
         }));
+        const flow = o.flows !== false && loaded.model.generateFlow ? loaded.run(() => (loaded.model.generateFlow as (b: PairBatch) => torch.Tensor | null)(batch)) : null;
+        if (flow) {
+          try {
+            await Promise.all(batch.namesA.map((from, i) => torch.scope(() => {
+              const one = flow.select(0, i).contiguous();
+              return writeFlow(flowPath(o.out, from, batch.namesB[i] as string), one).finally(() => one.dispose());
+            })));
+          } finally {
+            flow.dispose();
+          }
+        }
         done += n;
         o.onBatch?.(done, loader.numPairs);
       } finally {

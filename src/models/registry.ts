@@ -46,6 +46,12 @@ export interface TrainableModel {
   /** Eval-mode inference under noGrad: the generated target image, (N,3,H,W) in [-1,1]. The caller owns the result. */
   generate(batch: PairBatch): torch.Tensor;
   /**
+   * For families that estimate a flow field (GFLA): eval-mode, under noGrad, for each target pixel of its finest flow
+   * the source position it samples, (N,2,h,w) as (x, y) in pixels of the full-size source image (docs/eval.md's flow
+   * format); null for a variant without flow. The caller owns the result.
+   */
+  generateFlow?(batch: PairBatch): torch.Tensor | null;
+  /**
    * One training iteration: the discriminator and generator updates, in the order of the family's official code
    * (PATN: G then D_PP then D_PB; Deformable GAN: D then G), with the model's own optimisers.
    * Returns every loss term as a number (names such as 'G_L1', 'D_app'). Throws an error naming the loss when one

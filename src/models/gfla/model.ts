@@ -12,6 +12,7 @@ import type { PairBatch } from '../batch.js';
 import { lossValue, type OptimizerLike, type TrainableModel, type TrainingState } from '../registry.js';
 import { makeVgg, type Vgg19Features } from '../layers/vgg.js';
 import { iterationsPerEpoch } from '../sections.js';
+import { flowFromOffsets } from '../../eval/flow.js';
 import { attentionOf, usesFlow, validateGflaConfig, type GflaConfig } from './config.js';
 import { ResDiscriminator } from './discriminator.js';
 import { GflaGenerator } from './generator.js';
@@ -105,6 +106,21 @@ export class GflaModel implements TrainableModel {
     this.generator.eval();
     try {
       return torch.noGrad(() => this.generator.forward(batch.imageA, batch.poseMapA, batch.poseMapB));
+    } finally {
+      this.generator.train(was);
+    }
+  }
+
+  generateFlow(batch: PairBatch): Tensor | null {
+    if (!usesFlow(this.cfg.variant)) return null;
+    checkBatch(batch, this.cfg);
+    const was = this.generator.training;
+    this.generator.eval();
+    try {
+      return torch.noGrad(() => torch.scope(() => {
+        const { flows } = this.generator.forwardWithFlows(batch.imageA, batch.poseMapA, batch.poseMapB);
+        return flowFromOffsets(flows[flows.length - 1] as Tensor, [this.cfg.image.height, this.cfg.image.width]);
+      }));
     } finally {
       this.generator.train(was);
     }
