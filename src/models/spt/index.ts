@@ -1,0 +1,39 @@
+// SPT (Song et al., "Unsupervised Person Image Generation with Semantic Parsing Transformation", CVPR 2019),
+// registered as 'spt'.
+import { registerModel, type ModelFamily } from '../registry.js';
+import { SPT_VARIANTS, sptDefaults, type SptConfig } from './config.js';
+import { SptModel, buildSptNetworks } from './model.js';
+
+export const sptFamily: ModelFamily<SptConfig> = registerModel<SptConfig>({
+  name: 'spt',
+  summary: 'SPT (Song et al. 2019): semantic generator (parsing transformation) + appearance generator with part-warped skips; parsing, image and face Ds (variants ts-pred/ts-gt/e2e)',
+  variants: SPT_VARIANTS,
+  defaults: sptDefaults,
+  create: (cfg) => new SptModel(cfg),
+  // Without VGG16 (a frozen loss network) and without optimisers; netG's three networks listed apart (they sum to netG).
+  parameterCounts: (cfg) => {
+    const { generator: g, discriminators } = buildSptNetworks(cfg);
+    try {
+      const out: Record<string, number> = {
+        'netG.semantic': g.semantic.numParameters(),
+        'netG.appearance': g.appearance.numParameters(),
+        'netG.poseEstimator': g.poseEstimator.numParameters(),
+      };
+      for (const [name, d] of discriminators) out[`netD_${name}`] = d.numParameters();
+      return out;
+    } finally {
+      g.dispose();
+      for (const d of discriminators.values()) d.dispose();
+    }
+  },
+  // Parsing maps of both images: G_S and G_A read the source's, 'ts-gt' the target's.
+  batchNeeds: () => ({ parsing: true }),
+});
+
+export { SptModel, buildSptNetworks, type SptModelOptions, type SptBatch } from './model.js';
+export { SemanticGenerator, AppearanceGenerator, PoseEstimator, SptGenerator, ResBlock, SEMANTIC_IN } from './generator.js';
+export { PatchDiscriminator } from './discriminator.js';
+export { lsgan, discriminatorLoss, maskedCrossEntropy, regionGrams, styleLoss, poseLoss } from './losses.js';
+export { NUM_LABELS, oneHotParsing, foregroundChannels, warpParsing, parsingIoU, faceCrops, PART_LABELS } from './parsing.js';
+export { makeVgg16, VGG16_URL } from './vgg16.js';
+export { sptDefaults, validateSptConfig, SPT_VARIANTS, SPT_STYLE_KINDS, SPT_STAGES, DEFAULT_VGG16_WEIGHTS, type SptConfig, type SptVariant, type SptStyleKind } from './config.js';
