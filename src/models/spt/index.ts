@@ -37,3 +37,4 @@ export { lsgan, discriminatorLoss, maskedCrossEntropy, regionGrams, styleLoss, p
 export { NUM_LABELS, oneHotParsing, foregroundChannels, warpParsing, parsingIoU, faceCrops, PART_LABELS } from './parsing.js';
 export { makeVgg16, VGG16_URL } from './vgg16.js';
 export { sptDefaults, validateSptConfig, SPT_VARIANTS, SPT_STYLE_KINDS, SPT_STAGES, DEFAULT_VGG16_WEIGHTS, type SptConfig, type SptVariant, type SptStyleKind } from './config.js';
+export { searchPseudoLabels, pseudoLabelCacheFile, poseDistance, pairKey, type PseudoLabel, type PseudoLabelOptions } from './pseudo-labels.js';

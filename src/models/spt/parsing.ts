@@ -66,7 +66,7 @@ export function warpParsing(labels: torch.Tensor, source: torch.Tensor, target: 
       const grid = torch.affineGrid(theta, [n, labs.length, h, w], false);
       const moved = torch.gridSample(inside, grid, 'nearest', 'zeros', false).mul(toTarget.masks.narrow(1, k, 1));
       labs.forEach((lab, i) => {
-        out = torch.where(moved.select(1, i).gt(0.5), torch.fullLike(out, lab), out);
+        out = torch.where(moved.select(1, i).gt(0.5), lab, out);
       });
     }
     return out;
