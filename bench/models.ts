@@ -102,6 +102,8 @@ function randomBatch(n: number, h: number, w: number): PairBatch {
       poseMapA: torch.rand([n, 18, h, w]),
       poseMapB: torch.rand([n, 18, h, w]),
       maskB: torch.rand([n, 1, h, w]).gt(0.5).to('float32'),
+      parsingA: torch.randint(0, 10, [n, h, w]),
+      parsingB: torch.randint(0, 10, [n, h, w]),
     };
   });
 }
@@ -169,6 +171,8 @@ function main(): void {
   try {
     for (const family of families) {
       const cfg: FamilyConfig = family.defaults(o.preset);
+      // SPT's first steps are its semantic stage alone; time its heaviest, the end-to-end joint stage.
+      if (family.name === 'spt') cfg.schedule.stages.forEach((s) => { if (s.name !== 'joint') s.epochs = s.decayEpochs = 0; });
       let vggNote = 'none';
       // Every family names its VGG19 file at loss.vgg.weights (models/sections.ts).
       const vgg = (cfg.loss as { vgg?: VggSection }).vgg;

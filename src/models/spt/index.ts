@@ -26,8 +26,9 @@ export const sptFamily: ModelFamily<SptConfig> = registerModel<SptConfig>({
       for (const d of discriminators.values()) d.dispose();
     }
   },
-  // Parsing maps of both images: G_S and G_A read the source's, 'ts-gt' the target's.
-  batchNeeds: () => ({ parsing: true }),
+  // Parsing maps of both images (G_S and G_A read the source's, 'ts-gt' the target's), and the searched pseudo-labels
+  // of the targets when the semantic stage learns from them.
+  batchNeeds: (cfg) => ({ parsing: true, pseudoParsing: cfg.loss.pseudoLabel === 'searched' }),
 });
 
 export { SptModel, buildSptNetworks, type SptModelOptions, type SptBatch } from './model.js';

@@ -22,8 +22,8 @@ import { discriminatorLoss, lsgan, maskedCrossEntropy, poseLoss, styleLoss } fro
 import { checkLabels, faceCrops, foregroundChannels, NUM_LABELS, oneHotParsing, warpParsing } from './parsing.js';
 import { makeVgg16 } from './vgg16.js';
 
-/** A batch with the searched pseudo-label of the target parsing (N,H,W) int64 (pseudo-labels.ts). */
-export type SptBatch = PairBatch & { parsingPseudoB?: torch.Tensor };
+/** SPT reads the common batch; its searched pseudo-labels travel in parsingPseudoB. */
+export type SptBatch = PairBatch;
 
 /** The networks a config describes (fresh weights): netG (G_S, G_A, pose estimator) and the discriminators. */
 export function buildSptNetworks(cfg: SptConfig): { generator: SptGenerator; discriminators: Map<string, PatchDiscriminator> } {
@@ -141,7 +141,7 @@ export class SptModel implements TrainableModel {
   private pseudoLabel(batch: SptBatch): torch.Tensor {
     if (this.cfg.loss.pseudoLabel === 'searched') {
       if (!batch.parsingPseudoB) {
-        throw new Error("spt: loss.pseudoLabel is 'searched' but the batch has no parsingPseudoB; run the pseudo-label search (searchPseudoLabels in src/models/spt/pseudo-labels.ts) and pass its maps, or set loss.pseudoLabel=warped");
+        throw new Error("spt: loss.pseudoLabel is 'searched' but the batch has no parsingPseudoB; load batches with the family's batchNeeds (pseudoParsing, after running searchPseudoLabels on the dataset), or set loss.pseudoLabel=warped");
       }
       checkLabels(batch.parsingPseudoB, 'batch.parsingPseudoB', batch.imageA.shape[0], [this.cfg.image.height, this.cfg.image.width]);
       return batch.parsingPseudoB;
@@ -192,11 +192,15 @@ export class SptModel implements TrainableModel {
     return l.softmax(1).narrow(1, 1, NUM_LABELS - 1);
   }
 
+  /** G_A's A -> B. */
+  private forwardAB(batch: PairBatch, p: Prepared, fgB: torch.Tensor): torch.Tensor {
+    return this.generator.appearance.forward({ image: batch.imageA, parsingA: p.fgA, parsingB: fgB, poseA: batch.poseMapA, poseB: batch.poseMapB, affines: p.aToB.theta, masks: p.aToB.masks });
+  }
+
   /** A -> B, then B -> A with the parsings swapped (the official forward). */
   private cycle(batch: PairBatch, p: Prepared, fgB: torch.Tensor): { fakeB: torch.Tensor; fakeA: torch.Tensor } {
-    const g = this.generator.appearance;
-    const fakeB = g.forward({ image: batch.imageA, parsingA: p.fgA, parsingB: fgB, poseA: batch.poseMapA, poseB: batch.poseMapB, affines: p.aToB.theta, masks: p.aToB.masks });
-    const fakeA = g.forward({ image: fakeB, parsingA: fgB, parsingB: p.fgA, poseA: batch.poseMapB, poseB: batch.poseMapA, affines: p.bToA.theta, masks: p.bToA.masks });
+    const fakeB = this.forwardAB(batch, p, fgB);
+    const fakeA = this.generator.appearance.forward({ image: fakeB, parsingA: fgB, parsingB: p.fgA, poseA: batch.poseMapB, poseB: batch.poseMapA, affines: p.bToA.theta, masks: p.bToA.masks });
     return { fakeB, fakeA };
   }
 
@@ -317,7 +321,7 @@ export class SptModel implements TrainableModel {
     try {
       return torch.noGrad(() => torch.scope(() => {
         const p = this.prepare(batch);
-        return this.cycle(batch, p, this.targetParsing(batch, p, null)).fakeB;
+        return this.forwardAB(batch, p, this.targetParsing(batch, p, null));
       }));
     } finally {
       this.generator.train(was);

@@ -6,9 +6,8 @@
 // near-identical to A's are skipped, so the label never is the pair's own ground truth nor a copy of the source.
 // The result is cached beside the data (spt-pseudo-labels-<split>.json), written atomically.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as torch from '../../torch/index.js';
-import { identityOf, parsingPath, readParsing, type Dataset } from '../../data/index.js';
+import { identityOf, parsingPath, pseudoParsingFile, readParsing, type Dataset } from '../../data/index.js';
 import { NUM_JOINTS, type Pose } from '../../pose/skeleton.js';
 import { parsingIoU, warpParsing } from './parsing.js';
 
@@ -41,7 +40,7 @@ export const pairKey = (from: string, to: string): string => `${from}\t${to}`;
 
 /** The default cache file of a dataset split. */
 export function pseudoLabelCacheFile(dataset: Pick<Dataset, 'dir' | 'split'>): string {
-  return join(dataset.dir, `spt-pseudo-labels-${dataset.split}.json`);
+  return pseudoParsingFile(dataset.dir, dataset.split);
 }
 
 /**

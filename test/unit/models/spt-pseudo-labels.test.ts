@@ -8,10 +8,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as torch from '../../../src/torch/index.js';
-import { openDataset, parsingPath, readParsing, type Dataset } from '../../../src/data/index.js';
+import { openDataset, PairLoader, parsingPath, readParsing, type Dataset } from '../../../src/data/index.js';
+import { getModel, loaderOptions } from '../../../src/models/index.js';
 import { writeSynthDataset } from '../../../src/synth/index.js';
 import { NUM_JOINTS } from '../../../src/pose/index.js';
-import { pairKey, parsingIoU, pseudoLabelCacheFile, searchPseudoLabels, warpParsing } from '../../../src/models/spt/index.js';
+import { SptModel, pairKey, parsingIoU, pseudoLabelCacheFile, searchPseudoLabels, sptDefaults, warpParsing } from '../../../src/models/spt/index.js';
 
 let root = '';
 let ds: Dataset;
@@ -23,7 +24,7 @@ before(async () => {
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
-async function labels(names: readonly string[]): Promise<torch.Tensor> {
+async function labels_(names: readonly string[]): Promise<torch.Tensor> {
   const [h, w] = ds.frame;
   const flat = new BigInt64Array(names.length * h * w);
   await Promise.all(names.map(async (n, i) => flat.set(await readParsing(parsingPath(ds, n) as string, ds.frame), i * h * w)));
@@ -45,7 +46,7 @@ test('the searched pseudo-label beats the untransformed source map in IoU with t
   for (const [i, c] of chosen.entries()) {
     assert.notEqual(c.slice(0, 4), (to[i] as string).slice(0, 4), 'never the target identity (its own ground truth)');
   }
-  const [a, b, s] = [await labels(from), await labels(to), await labels(chosen)];
+  const [a, b, s] = [await labels_(from), await labels_(to), await labels_(chosen)];
   try {
     const source = meanIoU(() => parsingIoU(a, b));
     const searched = meanIoU(() => parsingIoU(s, b));
@@ -76,7 +77,7 @@ test('the search is cached beside the data and read back without searching again
 
 test('warpParsing with identical poses keeps every foreground pixel a part carries', async () => {
   const name = ds.pairs[0]?.from as string;
-  const a = await labels([name]);
+  const a = await labels_([name]);
   try {
     const iou = torch.scope(() => parsingIoU(warpParsing(a, keypoints([name]), keypoints([name])), a).item());
     assert.ok(iou > 0.9, `identity warp IoU ${iou}`);
@@ -87,4 +88,37 @@ test('warpParsing with identical poses keeps every foreground pixel a part carri
 
 test('a dataset without a parsing folder is an error that says so', async () => {
   await assert.rejects(searchPseudoLabels({ ...ds, parsingDir: null }), /no parsing folder/);
+});
+
+test("loss.pseudoLabel 'searched': the real PairLoader brings the searched maps and the semantic stage learns from them", async () => {
+  const cfg = sptDefaults('tiny');
+  cfg.image = { height: 128, width: 64 };
+  cfg.loss.pseudoLabel = 'searched';
+  const family = getModel('spt');
+  const labels = await searchPseudoLabels(ds);
+  const start = torch.memory().numTensors;
+  const loader = new PairLoader(ds, loaderOptions(family, cfg, { seed: 1, workers: 0, shuffle: false }));
+  const model = new SptModel(cfg);
+  try {
+    for await (const { batch } of loader.stream()) {
+      try {
+        const p = ds.pairs[0] as { from: string; to: string };
+        const expected = await labels_([(labels.get(pairKey(p.from, p.to)) as { name: string }).name]);
+        assert.ok(batch.parsingPseudoB, 'the batch carries parsingPseudoB');
+        assert.ok(torch.scope(() => (batch.parsingPseudoB as torch.Tensor).narrow(0, 0, 1).equal(expected)), 'the first pair\'s map is the one the search chose');
+        expected.dispose();
+        const l = model.trainStep(batch);
+        assert.ok(Number.isFinite(l.S_CE), `S_CE ${l.S_CE}`);
+      } finally {
+        torch.dispose(batch);
+      }
+      break;
+    }
+  } finally {
+    await loader.close();
+    model.dispose();
+  }
+  assert.equal(torch.memory().numTensors, start);
+  rmSync(pseudoLabelCacheFile(ds));
+  assert.throws(() => new PairLoader(ds, loaderOptions(family, cfg, { workers: 0 })), /spt-pseudo-labels-train\.json does not exist.*searchPseudoLabels/s);
 });

@@ -33,7 +33,10 @@ test('parameter counts per network, presets deepfashion and market (reported in 
   assert.deepEqual(Object.keys(mk).sort(), ['netD_image', 'netD_semantic', 'netG.appearance', 'netG.poseEstimator', 'netG.semantic']);
   assert.ok('netD_face' in df, 'DeepFashion has the face D');
   assert.ok(df['netG.semantic']! > mk['netG.semantic']!, 'DeepFashion G_S has more residual blocks');
-  assert.deepEqual(fam.batchNeeds(sptDefaults('market')), { parsing: true });
+  assert.deepEqual(fam.batchNeeds(sptDefaults('market')), { parsing: true, pseudoParsing: false });
+  const searched = sptDefaults('market');
+  searched.loss.pseudoLabel = 'searched';
+  assert.deepEqual(fam.batchNeeds(searched), { parsing: true, pseudoParsing: true });
 });
 
 test('warpParsing moves labels with a translated pose; IoU is 1 for equal maps and 0 for disjoint ones', () => {
