@@ -2,7 +2,7 @@
 // registered as 'spt'.
 import { registerModel, type ModelFamily } from '../registry.js';
 import { SPT_VARIANTS, sptDefaults, type SptConfig } from './config.js';
-import { SptModel, buildSptNetworks } from './model.js';
+import { SptModel, sptNetworkCounts } from './model.js';
 
 export const sptFamily: ModelFamily<SptConfig> = registerModel<SptConfig>({
   name: 'spt',
@@ -10,28 +10,18 @@ export const sptFamily: ModelFamily<SptConfig> = registerModel<SptConfig>({
   variants: SPT_VARIANTS,
   defaults: sptDefaults,
   create: (cfg) => new SptModel(cfg),
-  // Without VGG16 (a frozen loss network) and without optimisers; netG's three networks listed apart (they sum to netG).
+  // Without VGG16 (a frozen loss network) and without optimisers, under the names modules() checkpoints; netG holds
+  // G_S, G_A and the pose estimator (sptNetworkCounts splits it).
   parameterCounts: (cfg) => {
-    const { generator: g, discriminators } = buildSptNetworks(cfg);
-    try {
-      const out: Record<string, number> = {
-        'netG.semantic': g.semantic.numParameters(),
-        'netG.appearance': g.appearance.numParameters(),
-        'netG.poseEstimator': g.poseEstimator.numParameters(),
-      };
-      for (const [name, d] of discriminators) out[`netD_${name}`] = d.numParameters();
-      return out;
-    } finally {
-      g.dispose();
-      for (const d of discriminators.values()) d.dispose();
-    }
+    const { generator: g, discriminators } = sptNetworkCounts(cfg);
+    return { netG: g.semantic + g.appearance + g.poseEstimator, ...discriminators };
   },
   // Parsing maps of both images (G_S and G_A read the source's, 'ts-gt' the target's), and the searched pseudo-labels
   // of the targets when the semantic stage learns from them.
   batchNeeds: (cfg) => ({ parsing: true, pseudoParsing: cfg.loss.pseudoLabel === 'searched' }),
 });
 
-export { SptModel, buildSptNetworks, type SptModelOptions, type SptBatch } from './model.js';
+export { SptModel, buildSptNetworks, sptNetworkCounts, type SptModelOptions, type SptBatch, type SptNetworkCounts } from './model.js';
 export { SemanticGenerator, AppearanceGenerator, PoseEstimator, SptGenerator, ResBlock, SEMANTIC_IN } from './generator.js';
 export { PatchDiscriminator } from './discriminator.js';
 export { lsgan, discriminatorLoss, maskedCrossEntropy, regionGrams, styleLoss, poseLoss } from './losses.js';

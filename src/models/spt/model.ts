@@ -38,6 +38,26 @@ export function buildSptNetworks(cfg: SptConfig): { generator: SptGenerator; dis
   return { generator: new SptGenerator({ semantic: g.semantic, appearance: g.appearance, poseEstimator: g.poseEstimator }), discriminators };
 }
 
+/** Parameter counts of netG's three networks and of each discriminator (no VGG, no optimisers). */
+export interface SptNetworkCounts {
+  generator: { semantic: number; appearance: number; poseEstimator: number };
+  /** By checkpoint name: netD_semantic, netD_image, netD_face. */
+  discriminators: Record<string, number>;
+}
+
+export function sptNetworkCounts(cfg: SptConfig): SptNetworkCounts {
+  const { generator: g, discriminators } = buildSptNetworks(cfg);
+  try {
+    return {
+      generator: { semantic: g.semantic.numParameters(), appearance: g.appearance.numParameters(), poseEstimator: g.poseEstimator.numParameters() },
+      discriminators: Object.fromEntries([...discriminators].map(([name, d]) => [`netD_${name}`, d.numParameters()])),
+    };
+  } finally {
+    g.dispose();
+    for (const d of discriminators.values()) d.dispose();
+  }
+}
+
 /** The official init_weights('normal'): conv weights N(0, 0.02), biases 0 (the norms have no affine weights here). */
 function normalInit<M extends torch.nn.Module>(m: M): M {
   for (const [, c] of m.namedModules()) {
