@@ -76,7 +76,7 @@ export interface BatchFeatures {
   affineMaskSize?: Frame;
   /** Read parsing maps (items must name them); default true when items have them. */
   parsing?: boolean;
-  /** Read SPT's pseudo-label of each target parsing (items must name them: the loader finds them in the search's cache). Default false. */
+  /** Read SPT's pseudo-label of each target parsing, where the loader found the search's cache for the split. Default false. */
   pseudoParsing?: boolean;
   /** Geometric augmentation; each image gets its own draw from the batch's seed. Default none. */
   augment?: AugmentOptions | null;
@@ -151,10 +151,7 @@ export async function buildBatch(spec: BatchSpec): Promise<LoaderBatch> {
   const pixels = new Uint8Array(2 * n * plane);
   const useParsing = (spec.parsing ?? true) && items.every((it) => it.parsingA && it.parsingB);
   const parsing = useParsing ? new BigInt64Array(2 * n * h * w) : null;
-  if (spec.pseudoParsing && !items.every((it) => it.parsingPseudoB)) {
-    throw new Error('buildBatch: pseudoParsing is on but an item names no pseudo-label map; run the SPT pseudo-label search on the dataset');
-  }
-  const pseudo = spec.pseudoParsing ? new BigInt64Array(n * h * w) : null;
+  const pseudo = spec.pseudoParsing && items.every((it) => it.parsingPseudoB) ? new BigInt64Array(n * h * w) : null;
   await Promise.all(items.flatMap((it, i) => [
     decodeImage(it.pathA, frame).then((b) => pixels.set(b, i * plane)),
     decodeImage(it.pathB, frame).then((b) => pixels.set(b, (n + i) * plane)),

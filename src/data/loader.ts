@@ -40,13 +40,14 @@ export function pseudoParsingFile(dir: string, split: string): string {
   return join(dir, `spt-pseudo-labels-${split}.json`);
 }
 
-/** The search's choice of parsing map for each pair ('from\tto' -> image name), read from its cache. */
-function readPseudoLabels(dataset: LoaderDataset): Map<string, string> {
+/**
+ * The search's choice of parsing map for each pair ('from\tto' -> image name), from its cache; null when the split
+ * has none (sampling and generation load the test split, which needs no pseudo-labels; a training step that needs
+ * them stops with an error naming the search).
+ */
+function readPseudoLabels(dataset: LoaderDataset): Map<string, string> | null {
   const file = dataset.dir === undefined ? null : pseudoParsingFile(dataset.dir, dataset.split ?? 'train');
-  if (!file || !existsSync(file)) {
-    throw new Error(`PairLoader: pseudoParsing is on but ${file ?? 'the dataset (no dir)'} does not exist; run SPT's pseudo-label search ` +
-      `first (spt.searchPseudoLabels(await openDataset(DIR)) from reposer/models), or set loss.pseudoLabel=warped`);
-  }
+  if (!file || !existsSync(file)) return null;
   const json = JSON.parse(readFileSync(file, 'utf8')) as { labels?: Record<string, { name: string }> };
   return new Map(Object.entries(json.labels ?? {}).map(([k, v]) => [k, v.name]));
 }

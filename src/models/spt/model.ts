@@ -161,7 +161,7 @@ export class SptModel implements TrainableModel {
   private pseudoLabel(batch: SptBatch): torch.Tensor {
     if (this.cfg.loss.pseudoLabel === 'searched') {
       if (!batch.parsingPseudoB) {
-        throw new Error("spt: loss.pseudoLabel is 'searched' but the batch has no parsingPseudoB; load batches with the family's batchNeeds (pseudoParsing, after running searchPseudoLabels on the dataset), or set loss.pseudoLabel=warped");
+        throw new Error("spt: loss.pseudoLabel is 'searched' but the batch has no parsingPseudoB: the loader found no DIR/spt-pseudo-labels-<split>.json. Run the search first (spt.searchPseudoLabels(await openDataset(DIR)) from reposer/models), or set loss.pseudoLabel=warped");
       }
       checkLabels(batch.parsingPseudoB, 'batch.parsingPseudoB', batch.imageA.shape[0], [this.cfg.image.height, this.cfg.image.width]);
       return batch.parsingPseudoB;

@@ -119,6 +119,22 @@ test("loss.pseudoLabel 'searched': the real PairLoader brings the searched maps 
     model.dispose();
   }
   assert.equal(torch.memory().numTensors, start);
+  // Without the cache the batches carry no pseudo-labels (generation and samples need none); training stops.
   rmSync(pseudoLabelCacheFile(ds));
-  assert.throws(() => new PairLoader(ds, loaderOptions(family, cfg, { workers: 0 })), /spt-pseudo-labels-train\.json does not exist.*searchPseudoLabels/s);
+  const bare = new PairLoader(ds, loaderOptions(family, cfg, { workers: 0 }));
+  const m2 = new SptModel(cfg);
+  try {
+    for await (const { batch } of bare.stream()) {
+      try {
+        assert.equal(batch.parsingPseudoB, undefined);
+        assert.throws(() => m2.trainStep(batch), /no parsingPseudoB.*spt-pseudo-labels-<split>\.json.*searchPseudoLabels/s);
+      } finally {
+        torch.dispose(batch);
+      }
+      break;
+    }
+  } finally {
+    await bare.close();
+    m2.dispose();
+  }
 });
