@@ -1,5 +1,6 @@
 // SPT's method-specific parts without Python: config checks, parameter counts, the registry hooks, parsing helpers
-// (one-hot, the part-wise warp under a pure translation, IoU, face crops) and the stage and learning-rate schedule.
+// (one-hot, the part-wise warp under a pure translation, IoU, face crops), the stage and learning-rate schedule, and
+// which networks each stage updates.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../../../src/torch/index.js';
@@ -8,6 +9,7 @@ import {
   SptModel, sptNetworkCounts, faceCrops, oneHotParsing, parsingIoU, sptDefaults, validateSptConfig, warpParsing, type SptConfig,
 } from '../../../src/models/spt/index.js';
 import { figureKeypoints } from '../../helpers/poses.js';
+import { sptSynthBatch } from '../../helpers/spt-batch.js';
 
 test('every preset validates; bad stages, variants, style kinds and sizes are errors naming the key', () => {
   for (const p of PRESETS) validateSptConfig(sptDefaults(p));
@@ -109,5 +111,34 @@ test('the model walks the stages by step and decays each stage\'s learning rate 
     assert.equal(m.stage, 'joint');
   } finally {
     m.dispose();
+  }
+});
+
+test('which networks each stage updates: G_S alone, G_A alone, then both only for e2e', async () => {
+  const snapshot = (m: torch.nn.Module): torch.Tensor => torch.scope(() => torch.cat(m.parameters().map((p) => p.detach().flatten()), 0)).keep();
+  const changed = (before: torch.Tensor, m: torch.nn.Module): boolean => torch.scope(() => !snapshot(m).equal(before));
+  const batch = await sptSynthBatch(2, [64, 32], 5);
+  try {
+    for (const variant of ['ts-pred', 'e2e'] as const) {
+      const cfg = sptDefaults('tiny');
+      cfg.variant = variant;
+      cfg.schedule.stages = [{ name: 'semantic', epochs: 1, decayEpochs: 0 }, { name: 'appearance', epochs: 1, decayEpochs: 0 }, { name: 'joint', epochs: 1, decayEpochs: 0 }];
+      const m = new SptModel(cfg);
+      try {
+        const seen: string[] = [];
+        for (let i = 0; i < 3; i++) {
+          const [s, a] = [snapshot(m.generator.semantic), snapshot(m.generator.appearance)];
+          const stage = m.stage;
+          m.trainStep(batch);
+          seen.push(`${stage}:${changed(s, m.generator.semantic) ? 'S' : '-'}${changed(a, m.generator.appearance) ? 'A' : '-'}`);
+          torch.dispose([s, a]);
+        }
+        assert.deepEqual(seen, ['semantic:S-', 'appearance:-A', `joint:${variant === 'e2e' ? 'S' : '-'}A`], variant);
+      } finally {
+        m.dispose();
+      }
+    }
+  } finally {
+    torch.dispose(batch);
   }
 });
