@@ -10,7 +10,7 @@
 //   loss, values and gradients.
 import { test } from 'node:test';
 import * as torch from '../../../src/torch/index.js';
-import { AppearanceGenerator, PatchDiscriminator, PoseEstimator, SemanticGenerator, maskedCrossEntropy, poseLoss, sptDefaults, styleLoss } from '../../../src/models/spt/index.js';
+import { AppearanceGenerator, PatchDiscriminator, discriminatorLoss, PoseEstimator, SemanticGenerator, maskedCrossEntropy, poseLoss, sptDefaults, styleLoss } from '../../../src/models/spt/index.js';
 import { assertClose, fromWire, runOracle, type WireTensor } from '../../helpers/oracle.js';
 
 const PY = `
@@ -177,7 +177,7 @@ test('SPT pose estimator and PatchGAN discriminators match their PyTorch transcr
   }
 });
 
-test('SPT losses: masked cross-entropy, the official region-Gram style loss and the pose loss, values and gradients', () => {
+test('SPT losses: masked cross-entropy, the official region-Gram style loss, the pose loss and LSGAN, values and gradients', () => {
   torch.manualSeed(24);
   torch.scope(() => {
     const logits = torch.randn([2, 10, 8, 6]);
@@ -188,6 +188,7 @@ test('SPT losses: masked cross-entropy, the official region-Gram style loss and 
     const regB = torch.rand([2, 4, 8, 6]);
     const regA = torch.rand([2, 4, 8, 6]).mul(torch.tensor([0, 1, 1, 1, 1, 1, 1, 1], [2, 4, 1, 1]));
     const [hA, hB, pA, pB] = [torch.rand([2, 18, 8, 6]), torch.rand([2, 18, 8, 6]), torch.rand([2, 18, 8, 6]), torch.rand([2, 18, 8, 6])];
+    const [dR, dF] = [torch.randn([2, 1, 5, 3]), torch.randn([2, 1, 5, 3])];
     const [res] = runOracle([{
       code: `
 logits, target, mask = inputs['logits'], inputs['target'], inputs['mask']
@@ -210,17 +211,22 @@ s1 = F.mse_loss(vis * patch_gram(fB, regB), vis * patch_gram(rA, regA))
 s2 = ((vis * patch_gram(fA, regA) - vis * patch_gram(fB, regB)) ** 2).mean()
 style = s1 + s2
 pose = F.mse_loss(inputs['hA'], inputs['pA']) + F.mse_loss(inputs['hB'], inputs['pB'])
-(ce + style + pose).backward()
-out = {'ce': ce.detach(), 'style': style.detach(), 'pose': pose.detach(), 'g_logits': logits.grad, 'g_fB': fB.grad, 'g_fA': fA.grad, 'g_hA': inputs['hA'].grad}
+# networks.GANLoss(use_lsgan=True) and backward_D_basic's (real + fake) * 0.5
+gan = F.mse_loss(inputs['dR'], torch.ones_like(inputs['dR'])) * 0.5 + F.mse_loss(inputs['dF'], torch.zeros_like(inputs['dF'])) * 0.5
+(ce + style + pose + gan).backward()
+out = {'ce': ce.detach(), 'style': style.detach(), 'pose': pose.detach(), 'gan': gan.detach(), 'g_logits': logits.grad, 'g_fB': fB.grad, 'g_fA': fA.grad, 'g_hA': inputs['hA'].grad, 'g_dF': inputs['dF'].grad}
 `,
-      inputs: { logits, target, mask, fB, rA, fA, regB, regA, hA, hB, pA, pB },
-      grad: ['logits', 'fB', 'fA', 'hA', 'hB'],
+      inputs: { logits, target, mask, fB, rA, fA, regB, regA, hA, hB, pA, pB, dR, dF },
+      grad: ['logits', 'fB', 'fA', 'hA', 'hB', 'dR', 'dF'],
     }]);
-    const [lg, gfB, gfA, ghA, ghB] = [logits, fB, fA, hA, hB].map((t) => t.detach().requiresGrad_()) as [torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor];
+    const [lg, gfB, gfA, ghA, ghB, gdF] = [logits, fB, fA, hA, hB, dF].map((t) => t.detach().requiresGrad_()) as torch.Tensor[] as [torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor];
     const ce = maskedCrossEntropy(lg, target, mask);
     const style = styleLoss(gfB, rA, gfA, regB, regA);
     const pose = poseLoss(ghA, pA, ghB, pB);
-    ce.add(style).add(pose).backward();
+    const gan = discriminatorLoss(dR, gdF);
+    ce.add(style).add(pose).add(gan).backward();
+    assertClose(gan, fromWire(res!.gan as WireTensor), 'LSGAN discriminator loss');
+    assertClose(gdF.grad!, fromWire(res!.g_dF as WireTensor), 'd D loss / d fake scores', { atol: 1e-6 });
     assertClose(ce, fromWire(res!.ce as WireTensor), 'masked cross-entropy');
     assertClose(style, fromWire(res!.style as WireTensor), 'style loss');
     assertClose(pose, fromWire(res!.pose as WireTensor), 'pose loss');
