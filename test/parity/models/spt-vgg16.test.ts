@@ -19,27 +19,25 @@ test('makeVgg16 reads torch.save(vgg16 state dict) and matches PyTorch at relu2_
       code: `
 import collections
 torch.manual_seed(0)
-cfg = [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M']
-layers, c = [], 3
-for v in cfg:
+# torchvision vgg16 'features': conv indices of configuration D (every conv is followed by a ReLU, 'M' is a pool).
+sd, i, c = collections.OrderedDict(), 0, 3
+for v in [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M']:
     if v == 'M':
-        layers.append(nn.MaxPool2d(2, 2))
-    else:
-        layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU(inplace=False)]
-        c = v
-features = nn.Sequential(*layers)
-sd = collections.OrderedDict(('features.' + k, v) for k, v in features.state_dict().items())
+        i += 1
+        continue
+    sd['features.%d.weight' % i] = torch.randn(v, c, 3, 3) * (2.0 / (9 * c)) ** 0.5
+    sd['features.%d.bias' % i] = torch.randn(v) * 0.01
+    c, i = v, i + 2
 sd['classifier.0.weight'] = torch.randn(4, 8)
 torch.save(sd, ${JSON.stringify(path)})
+def conv_relu(h, k):
+    return F.relu(F.conv2d(h, sd['features.%d.weight' % k], sd['features.%d.bias' % k], padding=1))
 x = inputs['x']
 h = ((x + 1) / 2 - torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)) / torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
-taps = {}
 with torch.no_grad():
-    for i, layer in enumerate(features):
-        h = layer(h)
-        taps[i] = h
-        if i == 15: break
-out = {'relu2_1': taps[6], 'relu3_3': taps[15]}
+    relu2_1 = conv_relu(F.max_pool2d(conv_relu(conv_relu(h, 0), 2), 2), 5)
+    relu3_3 = conv_relu(conv_relu(conv_relu(F.max_pool2d(conv_relu(relu2_1, 7), 2), 10), 12), 14)
+out = {'relu2_1': relu2_1, 'relu3_3': relu3_3}
 `,
       inputs: { x },
     }]);
