@@ -102,6 +102,8 @@ function randomBatch(n: number, h: number, w: number): PairBatch {
       poseMapA: torch.rand([n, 18, h, w]),
       poseMapB: torch.rand([n, 18, h, w]),
       maskB: torch.rand([n, 1, h, w]).gt(0.5).to('float32'),
+      parsingA: torch.randint(0, 10, [n, h, w]),
+      parsingB: torch.randint(0, 10, [n, h, w]),
     };
   });
 }
@@ -171,6 +173,8 @@ function main(): void {
       const cfg: FamilyConfig = family.defaults(o.preset);
       // GFLA's first stage pre-trains the flow estimator alone; time the whole model's step instead.
       if (family.name === 'gfla') (cfg.schedule.stages[0] as { epochs: number }).epochs = 0;
+      // SPT's first steps are its semantic stage alone; time its heaviest, the end-to-end joint stage.
+      if (family.name === 'spt') cfg.schedule.stages.forEach((s) => { if (s.name !== 'joint') s.epochs = s.decayEpochs = 0; });
       let vggNote = 'none';
       // Every family names its VGG19 file at loss.vgg.weights (models/sections.ts).
       const vgg = (cfg.loss as { vgg?: VggSection }).vgg;

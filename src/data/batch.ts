@@ -37,6 +37,8 @@ export interface PairBatch {
   /** SPT's 10-label parsing maps, (N,H,W) int64 labels 0..9, when the dataset has them and `parsing` is on. */
   parsingA?: torch.Tensor;
   parsingB?: torch.Tensor;
+  /** SPT's searched pseudo-label of the target parsing, (N,H,W) int64, when `pseudoParsing` is on. */
+  parsingPseudoB?: torch.Tensor;
   /** Image names, for samples and evaluation. */
   namesA?: string[];
   namesB?: string[];
@@ -59,6 +61,8 @@ export interface BatchItem {
   poseB: Pose;
   parsingA?: string | null;
   parsingB?: string | null;
+  /** The parsing map SPT's pseudo-label search chose for the target. */
+  parsingPseudoB?: string | null;
 }
 
 export interface BatchFeatures {
@@ -72,6 +76,8 @@ export interface BatchFeatures {
   affineMaskSize?: Frame;
   /** Read parsing maps (items must name them); default true when items have them. */
   parsing?: boolean;
+  /** Read SPT's pseudo-label of each target parsing, where the loader found the search's cache for the split. Default false. */
+  pseudoParsing?: boolean;
   /** Geometric augmentation; each image gets its own draw from the batch's seed. Default none. */
   augment?: AugmentOptions | null;
   /** The target (B) images' augmentation when it differs from the source's (GFLA draws a reduced one); default `augment`. */
@@ -152,6 +158,7 @@ export async function buildBatch(spec: BatchSpec): Promise<LoaderBatch> {
   const pixels = new Uint8Array(2 * n * plane);
   const useParsing = (spec.parsing ?? true) && items.every((it) => it.parsingA && it.parsingB);
   const parsing = useParsing ? new BigInt64Array(2 * n * h * w) : null;
+  const pseudo = spec.pseudoParsing && items.every((it) => it.parsingPseudoB) ? new BigInt64Array(n * h * w) : null;
   await Promise.all(items.flatMap((it, i) => [
     decodeImage(it.pathA, frame).then((b) => pixels.set(b, i * plane)),
     decodeImage(it.pathB, frame).then((b) => pixels.set(b, (n + i) * plane)),
@@ -159,6 +166,7 @@ export async function buildBatch(spec: BatchSpec): Promise<LoaderBatch> {
       readParsing(it.parsingA as string, frame).then((p) => parsing.set(p, i * h * w)),
       readParsing(it.parsingB as string, frame).then((p) => parsing.set(p, (n + i) * h * w)),
     ] : []),
+    ...(pseudo ? [readParsing(it.parsingPseudoB as string, frame).then((p) => pseudo.set(p, i * h * w))] : []),
   ]));
   // Augmentation parameters: one draw per image, A's then B's, from the batch seed.
   let params: AugmentParams[] | null = null;
@@ -214,12 +222,18 @@ export async function buildBatch(spec: BatchSpec): Promise<LoaderBatch> {
       out.parsingA = a.labels;
       out.parsingB = b.labels;
     }
+    if (pseudo) {
+      // The pseudo-label stands in for B's parsing, so it moves with B's augmentation.
+      let labels = torch.tensor(pseudo, [n, h, w]);
+      if (params) labels = augmentImages(labels.unsqueeze(1).to('float32'), params.slice(n, 2 * n), 'nearest', 'zeros').squeeze(1).round().to('int64');
+      out.parsingPseudoB = labels;
+    }
     return out;
   }));
 }
 
 const TENSOR_FIELDS = ['imageA', 'imageB', 'keypointsA', 'keypointsB', 'poseMapA', 'poseMapB', 'maskB', 'marketMaskB',
-  'partAffines', 'partMasks', 'parsingA', 'parsingB'] as const;
+  'partAffines', 'partMasks', 'parsingA', 'parsingB', 'parsingPseudoB'] as const;
 type TensorField = (typeof TENSOR_FIELDS)[number];
 
 /** Copies a batch's tensors out to typed arrays and disposes the tensors. */
@@ -249,7 +263,7 @@ export function rawToBatch(raw: RawBatch): LoaderBatch {
     imageA: need('imageA'), imageB: need('imageB'), keypointsA: need('keypointsA'), keypointsB: need('keypointsB'),
     poseMapA: need('poseMapA'), poseMapB: need('poseMapB'), namesA: raw.namesA, namesB: raw.namesB,
   };
-  for (const f of ['maskB', 'marketMaskB', 'partAffines', 'partMasks', 'parsingA', 'parsingB'] as const) {
+  for (const f of ['maskB', 'marketMaskB', 'partAffines', 'partMasks', 'parsingA', 'parsingB', 'parsingPseudoB'] as const) {
     const v = t(f);
     if (v) out[f] = v;
   }

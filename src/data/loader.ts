@@ -10,6 +10,8 @@
 // seeded by (seed, epoch, b), so a batch's contents do not depend on the worker that built it or on timing.
 import { Worker } from 'node:worker_threads';
 import { cpus } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { buildBatch, rawToBatch, type BatchFeatures, type BatchItem, type BatchSpec, type LoaderBatch, type RawBatch } from './batch.js';
 import type { Frame } from '../pose/heatmaps.js';
 import type { Pose } from '../pose/skeleton.js';
@@ -37,7 +39,24 @@ export interface LoaderOptions extends BatchFeatures {
 }
 
 /** What the loader needs of a dataset (a `Dataset` from openDataset fits). */
-export type LoaderDataset = Pick<Dataset, 'frame' | 'pairs' | 'annotations' | 'imageDir' | 'parsingDir'> & { dir?: string };
+export type LoaderDataset = Pick<Dataset, 'frame' | 'pairs' | 'annotations' | 'imageDir' | 'parsingDir'> & { dir?: string; split?: string };
+
+/** Where SPT's pseudo-label search caches its choices for a dataset split: DIR/spt-pseudo-labels-<split>.json. */
+export function pseudoParsingFile(dir: string, split: string): string {
+  return join(dir, `spt-pseudo-labels-${split}.json`);
+}
+
+/**
+ * The search's choice of parsing map for each pair ('from\tto' -> image name), from its cache; null when the split
+ * has none (sampling and generation load the test split, which needs no pseudo-labels; a training step that needs
+ * them stops with an error naming the search).
+ */
+function readPseudoLabels(dataset: LoaderDataset): Map<string, string> | null {
+  const file = dataset.dir === undefined ? null : pseudoParsingFile(dataset.dir, dataset.split ?? 'train');
+  if (!file || !existsSync(file)) return null;
+  const json = JSON.parse(readFileSync(file, 'utf8')) as { labels?: Record<string, { name: string }> };
+  return new Map(Object.entries(json.labels ?? {}).map(([k, v]) => [k, v.name]));
+}
 
 interface Pending {
   resolve: (raw: RawBatch) => void;
@@ -69,6 +88,7 @@ export class PairLoader {
       return r ? r.pose : null;
     };
     this.items = [];
+    const pseudo = options.pseudoParsing ? readPseudoLabels(dataset) : null;
     for (const p of dataset.pairs) {
       const a = pose(p.from);
       const b = pose(p.to);
@@ -77,6 +97,12 @@ export class PairLoader {
         nameA: p.from, nameB: p.to, pathA: imagePath(dataset, p.from), pathB: imagePath(dataset, p.to), poseA: a, poseB: b,
         parsingA: parsingPath(dataset, p.from), parsingB: parsingPath(dataset, p.to),
       });
+      if (pseudo) {
+        const chosen = pseudo.get(`${p.from}\t${p.to}`);
+        const path = chosen === undefined ? null : parsingPath(dataset, chosen);
+        if (!path) throw new Error(`PairLoader: the pseudo-label cache has no usable map for ${p.from} -> ${p.to}; run SPT's pseudo-label search again`);
+        (this.items[this.items.length - 1] as BatchItem).parsingPseudoB = path;
+      }
     }
     if (unknown.length > 0) {
       throw new Error(`PairLoader: ${unknown.length} pair entries name images without annotation (first: ${unknown[0]}); ` +
@@ -127,7 +153,8 @@ export class PairLoader {
     return {
       items: chunk, frame: this.frame, seed: deriveSeed(o.seed ?? 0, epoch, b),
       shareOf: o.shard ? { offset: this.batchSize * o.shard.rank, combined } : undefined,
-      pose: o.pose, masks: o.masks, affines: o.affines, affineMaskSize: o.affineMaskSize, parsing: o.parsing, augment: o.augment, augmentB: o.augmentB,
+      pose: o.pose, masks: o.masks, affines: o.affines, affineMaskSize: o.affineMaskSize, parsing: o.parsing, pseudoParsing: o.pseudoParsing,
+      augment: o.augment, augmentB: o.augmentB,
     };
   }
 

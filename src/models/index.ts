@@ -7,9 +7,9 @@ import * as patn from './patn/index.js';
 import * as pg2 from './pg2/index.js';
 import * as defgan from './defgan/index.js';
 import * as gfla from './gfla/index.js';
+import * as spt from './spt/index.js';
 
-export { patn, pg2, defgan };
-export { gfla };
+export { patn, pg2, defgan, gfla, spt };
 export * from './registry.js';
 export * from './config.js';
 export * from './sections.js';

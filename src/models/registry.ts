@@ -78,7 +78,7 @@ export interface TrainableModel {
  * masks, part affines, parsing maps. The loader builds exactly this (loaderOptions), so the model and the loader
  * cannot drift apart.
  */
-export type BatchNeeds = Pick<BatchFeatures, 'masks' | 'affines' | 'affineMaskSize' | 'parsing'>;
+export type BatchNeeds = Pick<BatchFeatures, 'masks' | 'affines' | 'affineMaskSize' | 'parsing' | 'pseudoParsing'>;
 
 /** Converting a family's officially released checkpoint into a run directory. */
 export interface OfficialImportRequest {
