@@ -7,6 +7,7 @@ import { registerEval } from './eval.js';
 import { registerGenerate } from './generate.js';
 import { registerImport } from './import.js';
 import { registerModels } from './models.js';
+import { registerPose } from './pose.js';
 import { registerReport } from './report.js';
 import { registerTrain } from './train.js';
 
@@ -23,5 +24,6 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerEval(program);
   registerReport(program);
+  registerPose(program);
   return program;
 }

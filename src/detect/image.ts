@@ -70,11 +70,12 @@ export interface Region {
   width: number;
 }
 
-/** How a region sits in a square model input: input = (work - region origin) * scale + offset. */
-export interface SquareFit {
-  /** (side, side, 3) RGB bytes. */
+/** How a region sits in a model input box: input = (work - region origin) * scale + offset. */
+export interface BoxFit {
+  /** (height, width, 3) RGB bytes. */
   data: Buffer;
-  side: number;
+  height: number;
+  width: number;
   region: Region;
   scale: number;
   offsetY: number;
@@ -87,38 +88,37 @@ export function wholeImage(img: DecodedImage): Region {
 }
 
 /**
- * Scales `region` of the working copy to fit a side x side square, centred, with black bars (letterboxing); parts of
- * the region outside the image are black too.
+ * Scales `region` of the working copy to fit a boxHeight x boxWidth model input, centred, with black bars
+ * (letterboxing); parts of the region outside the image are black too.
  */
-export async function fitSquare(img: DecodedImage, region: Region, side: number): Promise<SquareFit> {
-  const scale = side / Math.max(region.height, region.width);
-  const offsetY = (side - region.height * scale) / 2;
-  const offsetX = (side - region.width * scale) / 2;
+export async function fitBox(img: DecodedImage, region: Region, boxHeight: number, boxWidth: number = boxHeight): Promise<BoxFit> {
+  const scale = Math.min(boxHeight / region.height, boxWidth / region.width);
+  const offsetY = (boxHeight - region.height * scale) / 2;
+  const offsetX = (boxWidth - region.width * scale) / 2;
   const y0 = Math.max(0, Math.floor(region.top));
   const x0 = Math.max(0, Math.floor(region.left));
   const y1 = Math.min(img.workHeight, Math.ceil(region.top + region.height));
   const x1 = Math.min(img.workWidth, Math.ceil(region.left + region.width));
-  const canvas = sharp({ create: { width: side, height: side, channels: 3, background: { r: 0, g: 0, b: 0 } } });
-  if (y1 <= y0 || x1 <= x0) {
-    return { data: await canvas.raw().toBuffer(), side, region, scale, offsetY, offsetX };
-  }
-  const top = Math.min(side - 1, Math.max(0, Math.round((y0 - region.top) * scale + offsetY)));
-  const left = Math.min(side - 1, Math.max(0, Math.round((x0 - region.left) * scale + offsetX)));
-  const h = Math.max(1, Math.min(side - top, Math.round((y1 - y0) * scale)));
-  const w = Math.max(1, Math.min(side - left, Math.round((x1 - x0) * scale)));
+  const canvas = sharp({ create: { width: boxWidth, height: boxHeight, channels: 3, background: { r: 0, g: 0, b: 0 } } });
+  const fit = { height: boxHeight, width: boxWidth, region, scale, offsetY, offsetX };
+  if (y1 <= y0 || x1 <= x0) return { ...fit, data: await canvas.raw().toBuffer() };
+  const top = Math.min(boxHeight - 1, Math.max(0, Math.round((y0 - region.top) * scale + offsetY)));
+  const left = Math.min(boxWidth - 1, Math.max(0, Math.round((x0 - region.left) * scale + offsetX)));
+  const h = Math.max(1, Math.min(boxHeight - top, Math.round((y1 - y0) * scale)));
+  const w = Math.max(1, Math.min(boxWidth - left, Math.round((x1 - x0) * scale)));
   const part = await sharp(img.data, { raw: { width: img.workWidth, height: img.workHeight, channels: 3 } })
     .extract({ top: y0, left: x0, height: y1 - y0, width: x1 - x0 })
     .resize(w, h, { fit: 'fill' })
     .raw().toBuffer();
   const data = await canvas.composite([{ input: part, raw: { width: w, height: h, channels: 3 }, top, left }]).removeAlpha().raw().toBuffer();
-  return { data, side, region, scale, offsetY, offsetX };
+  return { ...fit, data };
 }
 
 /**
- * A point of the square input back in the original image. Both are edge coordinates (0 at the top or left edge of
+ * A point of the model input back in the original image. Both are edge coordinates (0 at the top or left edge of
  * the image, not at the first pixel's centre): subtract 0.5 for the project's pixel-centre convention.
  */
-export function toImage(fit: SquareFit, img: DecodedImage, yIn: number, xIn: number): [number, number] {
+export function toImage(fit: BoxFit, img: DecodedImage, yIn: number, xIn: number): [number, number] {
   const yWork = (yIn - fit.offsetY) / fit.scale + fit.region.top;
   const xWork = (xIn - fit.offsetX) / fit.scale + fit.region.left;
   return [yWork * (img.height / img.workHeight), xWork * (img.width / img.workWidth)];

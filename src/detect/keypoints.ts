@@ -11,7 +11,7 @@
 //      MIN_PERSON_JOINTS joints passing means no person: every joint -1 and a warning.
 import type * as tfTypes from '@tensorflow/tfjs-core';
 import { cocoToOpenPose, emptyPose, J, NUM_JOINTS, type Coco17Point, type Pose } from '../pose/skeleton.js';
-import { decodeImage, fitSquare, toImage, wholeImage, type DecodedImage, type Region } from './image.js';
+import { decodeImage, fitBox, toImage, wholeImage, type DecodedImage, type Region } from './image.js';
 import { loadDetectorModel, runModel, tf, type DetectorModelName } from './runtime.js';
 
 export type MoveNetVariant = 'thunder' | 'lightning';
@@ -131,7 +131,7 @@ export class PoseDetector {
 
   private async keypointsIn(img: DecodedImage, region: Region): Promise<RawKeypoints> {
     const side = MOVENET_SIDE[this.variant];
-    const fit = await fitSquare(img, region, side);
+    const fit = await fitBox(img, region, side);
     const input = tf.tensor(Int32Array.from(fit.data), [1, side, side, 3], 'int32');
     let out: Float32Array;
     try {
@@ -149,7 +149,7 @@ export class PoseDetector {
 
   /** People found by multipose, most confident first, each with a square crop region around it (working pixels). */
   private async findPeople(img: DecodedImage): Promise<{ score: number; region: Region }[]> {
-    const fit = await fitSquare(img, wholeImage(img), MULTIPOSE_SIDE);
+    const fit = await fitBox(img, wholeImage(img), MULTIPOSE_SIDE);
     const input: tfTypes.Tensor = tf.tensor(Int32Array.from(fit.data), [1, MULTIPOSE_SIDE, MULTIPOSE_SIDE, 3], 'int32');
     let out: Float32Array;
     try {
