@@ -12,6 +12,7 @@ import { frechetDistance, gaussianStats } from './linalg.js';
 import { Lpips } from './lpips.js';
 import { WEIGHTS_DIR } from './weights.js';
 import { IMAGE_EXTENSIONS } from '../data/index.js';
+import { detectionMetrics } from './detection.js';
 import { readdirSync } from 'node:fs';
 import { extname } from 'node:path';
 
@@ -190,6 +191,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
   }
   const metrics: Record<string, number> = Object.fromEntries(pixelNames.map((n) => [n, (sums[n] as number) / preds.length]));
   try {
+    Object.assign(metrics, await detectionMetrics(names, specs, preds, dataset));
     if (lpipsName) metrics[lpipsName] = lpipsSum / preds.length;
     const isName = names.find((n) => specs[n]!.kind === 'is');
     if (isName && nets.is) {

@@ -8,3 +8,4 @@ export { listPredictions, readRgb, padFashionToSquare, type PredFile } from './i
 export { Lpips, AlexNetFeatures, LpipsLinear } from './lpips.js';
 export { InceptionV3, prepareInceptionInput, inceptionScore, type InceptionVariant, type InceptionOutput } from './inception.js';
 export { WEIGHTS_DIR, WEIGHT_FILES, weightPath, loadWeights, type WeightName, type WeightFile } from './weights.js';
+export { detectionMetrics, DETECTION_METRICS, type DetectionMetricSpec } from './detection.js';

@@ -1,6 +1,7 @@
 // The field's evaluation protocols as named presets. Each setting names the official script it comes from; see
 // docs/eval.md for the table and for what each protocol leaves out.
 import type { SsimOptions } from './ssim.js';
+import { DETECTION_METRICS, type DetectionMetricSpec } from './detection.js';
 
 export type ProtocolName = 'patn' | 'gfla' | 'pidm' | 'cfld';
 
@@ -17,7 +18,9 @@ export type MetricSpec =
   /** LPIPS v0.1, AlexNet with the linear calibration, inputs in [-1,1]. */
   | { kind: 'lpips' }
   /** Inception score over `splits` splits (softmax of the 1008-way 2015-12-05 classifier). */
-  | { kind: 'is'; splits: number };
+  | { kind: 'is'; splits: number }
+  /** PCKh or DS by one of our detectors (src/eval/detection.ts), named after it. */
+  | DetectionMetricSpec;
 
 export interface Protocol {
   name: ProtocolName;
@@ -67,6 +70,7 @@ export const PROTOCOLS: Record<ProtocolName, Protocol> = {
       // np.abs(2 * (ref / 255 - 0.5) - 2 * (gen / 255 - 0.5)).mean()
       l1: { kind: 'l1', scale: 'pm1' },
       is: { kind: 'is', splits: 10 },
+      ...DETECTION_METRICS,
     },
     defaults: ['ssim', 'l1'],
   },
@@ -87,6 +91,7 @@ export const PROTOCOLS: Record<ProtocolName, Protocol> = {
       l1: { kind: 'l1', scale: 'unit' },
       fid: { kind: 'fid' },
       lpips: { kind: 'lpips' },
+      ...DETECTION_METRICS,
     },
     defaults: ['ssim', 'ssim_256', 'l1'],
   },
@@ -105,6 +110,7 @@ export const PROTOCOLS: Record<ProtocolName, Protocol> = {
       l1: { kind: 'l1', scale: 'unit' },
       fid: { kind: 'fid' },
       lpips: { kind: 'lpips' },
+      ...DETECTION_METRICS,
     },
     defaults: ['ssim', 'ssim_256', 'l1'],
   },
@@ -123,6 +129,7 @@ export const PROTOCOLS: Record<ProtocolName, Protocol> = {
       ssim_256: { kind: 'ssim', scale: 'uint8', options: SSIM_256 },
       fid: { kind: 'fid' },
       lpips: { kind: 'lpips' },
+      ...DETECTION_METRICS,
     },
     defaults: ['ssim', 'ssim_256'],
   },
