@@ -3,7 +3,7 @@
 // Memory bound: an image is decoded straight to a working copy whose longer side is at most WORK_SIDE (1024) pixels,
 // with libvips' shrink-on-load and sequential access, so a photo of any size up to MAX_INPUT_PIXELS costs a few tens
 // of MB, not its full decoded size. Larger inputs are refused with an error, never half-read.
-import { existsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import sharp from 'sharp';
 
 /** Longest side of the working copy every detector reads. */
@@ -39,7 +39,9 @@ export async function decodeImage(input: string | Buffer, name = typeof input ==
   try {
     meta = await sharp(input, { limitInputPixels: false }).metadata();
   } catch (err) {
-    throw new Error(`${name} is not an image reposer can read (${(err as Error).message}); give a JPEG, PNG or WebP file`);
+    const why = (err as Error).message.split('\n')[0];
+    if (imageKind(input)) throw new Error(`${name} is a corrupt ${imageKind(input)} (${why}); re-export or re-download the image`);
+    throw new Error(`${name} is not an image reposer can read (${why}); give a JPEG, PNG or WebP file`);
   }
   const { height, width } = meta;
   if (!height || !width) throw new Error(`${name}: the image has no size in its header; re-save it as a JPEG or PNG`);
@@ -58,8 +60,29 @@ export async function decodeImage(input: string | Buffer, name = typeof input ==
     if (data.length !== workHeight * workWidth * 3) throw new Error(`decoded ${data.length} bytes, expected ${workHeight * workWidth * 3}`);
     return { name, height, width, data, workHeight, workWidth, scale: workHeight / height };
   } catch (err) {
-    throw new Error(`${name} is corrupt or truncated (${(err as Error).message}); re-export or re-download the image`);
+    throw new Error(`${name} is corrupt or truncated (${(err as Error).message.split('\n')[0]}); re-export or re-download the image`);
   }
+}
+
+/** The format a file's first bytes announce (JPEG, PNG, WebP, GIF), or null: tells a damaged image from another file. */
+function imageKind(input: string | Buffer): string | null {
+  let head: Buffer;
+  if (typeof input === 'string') {
+    head = Buffer.alloc(12);
+    const fd = openSync(input, 'r');
+    try {
+      readSync(fd, head, 0, 12, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } else {
+    head = input.subarray(0, 12);
+  }
+  if (head[0] === 0xff && head[1] === 0xd8) return 'JPEG';
+  if (head.subarray(0, 4).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47]))) return 'PNG';
+  if (head.subarray(0, 4).toString('latin1') === 'RIFF' && head.subarray(8, 12).toString('latin1') === 'WEBP') return 'WebP';
+  if (head.subarray(0, 4).toString('latin1') === 'GIF8') return 'GIF';
+  return null;
 }
 
 /** A rectangle in working-copy pixels; it may reach outside the image (the outside is black in the input). */
