@@ -22,7 +22,7 @@ NATIVE_OBJ := $(patsubst native/%.cc,build/obj/%.o,$(NATIVE_SRC))
 ADDON := build/reposer.node
 TESTS = $(shell find dist/test -name '*.test.js' | sort)
 
-.PHONY: setup native gen build lint typecheck test test-slow demo bench-engine bench-models bench-data bench-eval configs clean
+.PHONY: setup native gen build lint typecheck test test-slow demo bench-engine bench-models bench-data bench-eval bench-detect configs clean
 
 setup:
 	@bash scripts/setup.sh
@@ -74,6 +74,9 @@ bench-data: setup
 
 bench-eval: setup
 	node dist/bench/eval.js
+
+bench-detect: setup
+	node dist/bench/detect.js
 
 # The preset files under configs/ from the typed defaults.
 configs: build
