@@ -1,10 +1,11 @@
 // `reposer pose detect`: keypoints of photos without annotations, written as the field's annotation CSV so every
 // other command reads them. A thin shell over src/detect.
-import { writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import sharp from 'sharp';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { DEFAULT_MIN_SCORE, detectMany, listImages, PoseDetector, skeletonSheet, type BatchItem, type MoveNetVariant } from '../detect/index.js';
+import { DEFAULT_MIN_SCORE, detectMany, listImages, mapPool, PersonSegmenter, PoseDetector, skeletonSheet, type BatchItem, type MoveNetVariant } from '../detect/index.js';
 import { formatAnnotationCsv } from '../data/formats.js';
 import { poseToYX, type Pose } from '../pose/skeleton.js';
 import { fraction, oneOf, positiveInt } from './options.js';
@@ -13,6 +14,7 @@ interface PoseDetectCliOptions {
   out?: string;
   json?: boolean;
   draw?: string;
+  masks?: string;
   model: MoveNetVariant;
   minScore: number;
   concurrency: number;
@@ -23,6 +25,22 @@ interface PoseDetectCliOptions {
 function xyPairs(pose: Pose): [number, number][] {
   const [ys, xs] = poseToYX(pose);
   return ys.map((y, j) => [Math.round(xs[j] as number), Math.round(y)]);
+}
+
+/** Writes each photo's person mask (selfie model) as <stem>.png, 0 background and 255 person, at the photo's size. */
+async function writeMasks(files: string[], dir: string, concurrency: number): Promise<void> {
+  const stems = files.map((f) => basename(f, extname(f)));
+  const twice = stems.find((s, i) => stems.indexOf(s) !== i);
+  if (twice !== undefined) throw new Error(`--masks: two photos share the stem '${twice}', so their masks would share ${twice}.png; rename one`);
+  mkdirSync(dir, { recursive: true });
+  const segmenter = await PersonSegmenter.load();
+  await mapPool(files, concurrency, async (file) => {
+    const m = await segmenter.segment(file);
+    const [h, w] = m.size;
+    await sharp(Buffer.from(m.mask.map((v) => v * 255)), { raw: { width: w, height: h, channels: 1 } }).toColourspace('b-w').png()
+      .toFile(join(dir, `${basename(file, extname(file))}.png`));
+  });
+  console.error(`wrote ${files.length} person masks to ${dir}`);
 }
 
 async function runDetect(inputs: string[], o: PoseDetectCliOptions): Promise<void> {
@@ -57,6 +75,7 @@ async function runDetect(inputs: string[], o: PoseDetectCliOptions): Promise<voi
     writeFileSync(o.draw, await skeletonSheet(ok.map((i) => ({ file: i.file, pose: i.result.pose }))));
     console.error(`wrote ${o.draw}`);
   }
+  if (o.masks !== undefined && ok.length > 0) await writeMasks(ok.map((i) => i.file), o.masks, o.concurrency);
   if (o.json) {
     console.log(JSON.stringify(items.map((i) => i.error ? { file: i.file, error: i.error.message } : {
       file: i.file,
@@ -83,6 +102,7 @@ export function registerPose(program: Command): void {
     .option('--out <annotations.csv>', 'write the annotation CSV (name:keypoints_y:keypoints_x, -1 for a missing joint)')
     .option('--json', 'print the detections as JSON: [x, y] keypoints, per-joint scores, warnings')
     .option('--draw <sheet.png>', 'also draw every photo with its skeleton on one sheet')
+    .option('--masks <dir>', 'also write each photo\'s person mask (selfie segmentation) as <dir>/<stem>.png, 255 on the person')
     .option('--model <variant>', 'MoveNet thunder (more accurate) or lightning (about 3x faster)', oneOf(['thunder', 'lightning'] as const), 'thunder')
     .option('--min-score <p>', 'a joint under this confidence is -1', fraction, DEFAULT_MIN_SCORE)
     .option('--concurrency <n>', 'images in flight', positiveInt, 4)

@@ -1,5 +1,5 @@
 // The detectors as users meet them: `reposer pose detect` over a folder with bad files (CSV every command reads,
-// JSON, skeleton sheet, exit status), the pckh_movenet and ds_centernet metrics of `evaluate`, and `reposer generate`
+// JSON, skeleton sheet, person masks, exit status), the pckh_movenet and ds_centernet metrics of `evaluate`, and `reposer generate`
 // taking the source pose and a target image's pose from the detector.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { readAnnotationCsvSync } from '../../../src/data/formats.js';
+import { readNpySync } from '../../../src/data/npy.js';
+import { maskIoU } from '../../../src/detect/index.js';
 import { evaluate } from '../../../src/eval/index.js';
 import { targetPoseInSource } from '../../../src/generate/index.js';
 import { emptyPose, setJoint, visibleCount } from '../../../src/pose/skeleton.js';
@@ -32,7 +34,8 @@ test('reposer pose detect DIR: a CSV other commands read, JSON, a sheet; an unre
   writeFileSync(join(photos, 'notes.jpg'), 'a text file with the wrong name\n');
   const csv = join(dir, 'poses.csv');
   const sheet = join(dir, 'sheet.png');
-  const r = spawnSync(process.execPath, [cli, 'pose', 'detect', photos, '--out', csv, '--json', '--draw', sheet, '--no-people'], { encoding: 'utf8' });
+  const masks = join(dir, 'masks');
+  const r = spawnSync(process.execPath, [cli, 'pose', 'detect', photos, '--out', csv, '--json', '--draw', sheet, '--masks', masks, '--no-people'], { encoding: 'utf8' });
   assert.equal(r.status, 1, 'an unreadable file fails the run after the others are written');
   assert.match(r.stderr, /notes\.jpg is not an image reposer can read/);
   assert.match(r.stderr, /warning: .*sky\.jpg: no person found/);
@@ -51,6 +54,16 @@ test('reposer pose detect DIR: a CSV other commands read, JSON, a sheet; an unre
   assert.match(json.find((j) => j.error)!.error!, /notes\.jpg/);
   const meta = await sharp(sheet).metadata();
   assert.ok(meta.width! >= 2 * 192 && meta.height! >= 256, `sheet ${meta.width}x${meta.height}`);
+  // Person masks at each photo's size: a.jpg's against its SPT parsing map, the sky's empty.
+  assert.equal((await sharp(join(masks, 'a.png')).metadata()).channels, 1, 'a one-channel PNG');
+  const maskA = await sharp(join(masks, 'a.png')).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+  assert.deepEqual([maskA.info.width, maskA.info.height], [256, 256]);
+  const parsing = readNpySync(join(SPT, 'parsing', '1_A.npy'));
+  const truth = Uint8Array.from(parsing.data as ArrayLike<number | bigint>, (v) => (Number(v) > 0 ? 1 : 0));
+  assert.ok(maskIoU(Uint8Array.from(maskA.data, (v) => (v > 127 ? 1 : 0)), truth) > 0.8);
+  assert.deepEqual((await sharp(join(masks, 'b.png')).metadata()).height, 420);
+  const sky = await sharp(join(masks, 'sky.png')).extractChannel(0).raw().toBuffer();
+  assert.ok(sky.filter((v) => v > 127).length < sky.length * 0.05, 'no person in the sky');
   // A missing input is named before any model loads.
   const check = spawnSync(process.execPath, [cli, 'pose', 'detect', join(dir, 'missing.jpg'), '--out', csv], { encoding: 'utf8' });
   assert.equal(check.status, 1);
