@@ -34,7 +34,7 @@ NATIVE_OBJ := $(patsubst native/%.cc,build/obj/%.o,$(NATIVE_SRC))
 ADDON := build/reposer.node
 TESTS = $(shell find dist/test -name '*.test.js' | sort)
 
-.PHONY: setup native gen build lint typecheck test test-slow demo bench-engine bench-models bench-data bench-eval bench-distributed configs clean
+.PHONY: setup native gen build lint typecheck test test-slow demo bench-engine bench-models bench-data bench-eval bench-distributed bench-detect configs clean
 
 setup:
 	@bash scripts/setup.sh
@@ -94,6 +94,9 @@ bench-eval: setup
 
 bench-distributed: setup
 	node dist/bench/distributed.js
+
+bench-detect: setup
+	node dist/bench/detect.js
 
 # The preset files under configs/ from the typed defaults.
 configs: build

@@ -2,7 +2,8 @@
 // over src/generate.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { generateDataset, generateOne, loadModel, parsePose, type OutputLayout } from '../generate/index.js';
+import { detectPoseFor, generateDataset, generateOne, imageSize, loadModel, parsePose, targetPoseInSource, type OutputLayout } from '../generate/index.js';
+import { visibleCount, type Pose } from '../pose/skeleton.js';
 import { nonNegativeInt, oneOf, positiveInt } from './options.js';
 import type { Precision } from '../train/precision.js';
 
@@ -30,22 +31,31 @@ async function runGenerate(o: GenerateCliOptions): Promise<void> {
     throw new Error('generate: give either --source IMG (one photo) or --data DIR (every pair of a dataset), not both or neither');
   }
   if (single) {
-    if (o.sourcePose === undefined) {
-      throw new Error(`generate: --source-pose is required: the source photo's keypoints as ${POSE_HELP} (pose detection comes with the detector issue)`);
+    if (o.targetImage !== undefined && o.targetPose !== undefined) throw new Error('generate: give the wanted pose with --target-pose or --target-image, not both');
+    if (o.targetPose === undefined && o.targetImage === undefined) {
+      throw new Error(`generate: give the wanted pose with --target-pose (${POSE_HELP}) or --target-image IMG (its pose is detected)`);
     }
-    if (o.targetImage !== undefined) {
-      throw new Error('generate: --target-image needs a pose detector to read the pose from the image, which reposer does not have yet; give --target-pose');
-    }
-    if (o.targetPose === undefined) throw new Error(`generate: give the wanted pose with --target-pose (${POSE_HELP})`);
   }
   const loaded = loadModel(o.checkpoint, { precision: o.precision, notice: (line) => console.error(line) });
   try {
     if (single) {
-      const png = await generateOne(loaded, {
-        source: o.source as string,
-        sourcePose: parsePose(o.sourcePose as string, '--source-pose'),
-        targetPose: parsePose(o.targetPose as string, '--target-pose'),
-      });
+      const source = o.source as string;
+      const warn = (line: string): void => console.error(`warning: ${line}`);
+      let sourcePose: Pose;
+      if (o.sourcePose !== undefined) sourcePose = parsePose(o.sourcePose, '--source-pose');
+      else {
+        sourcePose = (await detectPoseFor(source, '--source', warn)).pose;
+        console.error(`detected the source pose with MoveNet thunder (${visibleCount(sourcePose)} of 18 joints)`);
+      }
+      let targetPose: Pose;
+      if (o.targetPose !== undefined) targetPose = parsePose(o.targetPose, '--target-pose');
+      else {
+        const detected = await detectPoseFor(o.targetImage as string, '--target-image', warn);
+        const frame: [number, number] = [loaded.cfg.image.height, loaded.cfg.image.width];
+        targetPose = targetPoseInSource(detected.pose, detected.size, await imageSize(source, '--source'), frame);
+        console.error(`took the target pose from ${o.targetImage} (${visibleCount(targetPose)} of 18 joints)`);
+      }
+      const png = await generateOne(loaded, { source, sourcePose, targetPose });
       writeFileSync(o.out, png);
       console.log(`wrote ${o.out}`);
     } else {
@@ -63,9 +73,9 @@ export function registerGenerate(program: Command): void {
     .requiredOption('--checkpoint <run_dir>', "a run directory of 'reposer train' or 'reposer import'")
     .requiredOption('--out <path>', 'OUT.png for one photo; a folder with --data')
     .option('--source <img>', 'the photo of the person (letterboxed to the model frame; the result has its size)')
-    .option('--source-pose <pose>', `its keypoints: ${POSE_HELP}`)
+    .option('--source-pose <pose>', `its keypoints: ${POSE_HELP}; default: detected (MoveNet)`)
     .option('--target-pose <pose>', 'the wanted pose, in the source photo\'s pixels')
-    .option('--target-image <img>', 'take the wanted pose from this photo (needs a detector: not yet)')
+    .option('--target-image <img>', 'take the wanted pose from this photo (detected with MoveNet)')
     .option('--data <dir>', 'generate every pair of this dataset split instead')
     .option('--pairs <pairs.csv>', 'with --data: these pairs instead of the split\'s own')
     .option('--split <name>', 'with --data: the split', 'test')
@@ -77,6 +87,7 @@ export function registerGenerate(program: Command): void {
     .addHelpText('after', `
 Examples:
   reposer generate --checkpoint runs/patn --source me.jpg --source-pose 'poses.csv#me.jpg' --target-pose '[[30,20],...]' --out me-posed.png
+  reposer generate --checkpoint runs/patn --source me.jpg --target-image dancer.jpg --out me-dancing.png
   reposer generate --checkpoint runs/patn --data data/market --pairs market-pairs-test.csv --out results/`)
     .action((o: GenerateCliOptions & { layout?: OutputLayout[] }) => runGenerate({ ...o, layouts: o.layout ?? ['pairs'] }));
 

@@ -8,6 +8,7 @@ import { registerEval } from './eval.js';
 import { registerGenerate } from './generate.js';
 import { registerImport } from './import.js';
 import { registerModels } from './models.js';
+import { registerPose } from './pose.js';
 import { registerReport } from './report.js';
 import { registerTrain } from './train.js';
 
@@ -25,5 +26,6 @@ export function buildProgram(): Command {
   registerEval(program);
   registerReport(program);
   registerApply(program);
+  registerPose(program);
   return program;
 }

@@ -13,6 +13,7 @@ import { frechetDistance, gaussianStats } from './linalg.js';
 import { Lpips } from './lpips.js';
 import { WEIGHTS_DIR } from './weights.js';
 import { IMAGE_EXTENSIONS } from '../data/index.js';
+import { detectionMetrics } from './detection.js';
 import { readdirSync } from 'node:fs';
 import { extname } from 'node:path';
 
@@ -194,6 +195,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
   try {
     const flowName = names.find((n) => specs[n]!.kind === 'flow-epe');
     if (flowName) Object.assign(metrics, await evaluateFlows(flowName, preds, options.pred, options.data, split));
+    Object.assign(metrics, await detectionMetrics(names, specs, preds, dataset));
     if (lpipsName) metrics[lpipsName] = lpipsSum / preds.length;
     const isName = names.find((n) => specs[n]!.kind === 'is');
     if (isName && nets.is) {

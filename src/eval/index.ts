@@ -9,3 +9,4 @@ export { Lpips, AlexNetFeatures, LpipsLinear } from './lpips.js';
 export { InceptionV3, prepareInceptionInput, inceptionScore, type InceptionVariant, type InceptionOutput } from './inception.js';
 export { WEIGHTS_DIR, WEIGHT_FILES, weightPath, loadWeights, type WeightName, type WeightFile } from './weights.js';
 export { flowEndPointError, flowFromGrid, flowFromOffsets, flowPath, readFlow, writeFlow, evaluateFlows, type FlowScore } from './flow.js';
+export { detectionMetrics, DETECTION_METRICS, type DetectionMetricSpec } from './detection.js';

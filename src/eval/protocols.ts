@@ -1,6 +1,7 @@
 // The field's evaluation protocols as named presets. Each setting names the official script it comes from; see
 // docs/eval.md for the table and for what each protocol leaves out.
 import type { SsimOptions } from './ssim.js';
+import { DETECTION_METRICS, type DetectionMetricSpec } from './detection.js';
 
 export type ProtocolName = 'patn' | 'gfla' | 'pidm' | 'cfld';
 
@@ -19,7 +20,9 @@ export type MetricSpec =
   /** Inception score over `splits` splits (softmax of the 1008-way 2015-12-05 classifier). */
   | { kind: 'is'; splits: number }
   /** End-point error of the generated images' flows against the true correspondence (synthetic datasets). */
-  | { kind: 'flow-epe' };
+  | { kind: 'flow-epe' }
+  /** PCKh or DS by one of our detectors (src/eval/detection.ts), named after it. */
+  | DetectionMetricSpec;
 
 export interface Protocol {
   name: ProtocolName;
@@ -69,6 +72,7 @@ export const PROTOCOLS: Record<ProtocolName, Protocol> = {
       // np.abs(2 * (ref / 255 - 0.5) - 2 * (gen / 255 - 0.5)).mean()
       l1: { kind: 'l1', scale: 'pm1' },
       is: { kind: 'is', splits: 10 },
+      ...DETECTION_METRICS,
     },
     defaults: ['ssim', 'l1'],
   },
@@ -89,6 +93,7 @@ export const PROTOCOLS: Record<ProtocolName, Protocol> = {
       l1: { kind: 'l1', scale: 'unit' },
       fid: { kind: 'fid' },
       lpips: { kind: 'lpips' },
+      ...DETECTION_METRICS,
     },
     defaults: ['ssim', 'ssim_256', 'l1'],
   },
@@ -107,6 +112,7 @@ export const PROTOCOLS: Record<ProtocolName, Protocol> = {
       l1: { kind: 'l1', scale: 'unit' },
       fid: { kind: 'fid' },
       lpips: { kind: 'lpips' },
+      ...DETECTION_METRICS,
     },
     defaults: ['ssim', 'ssim_256', 'l1'],
   },
@@ -125,6 +131,7 @@ export const PROTOCOLS: Record<ProtocolName, Protocol> = {
       ssim_256: { kind: 'ssim', scale: 'uint8', options: SSIM_256 },
       fid: { kind: 'fid' },
       lpips: { kind: 'lpips' },
+      ...DETECTION_METRICS,
     },
     defaults: ['ssim', 'ssim_256'],
   },

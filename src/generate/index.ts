@@ -19,6 +19,8 @@ import { toBytes } from '../train/samples.js';
 import { runAt, type Precision } from '../train/precision.js';
 import { flowPath, writeFlow } from '../eval/flow.js';
 import '../models/index.js';
+import { decodeImage, PoseDetector } from '../detect/index.js';
+import { visibleCount } from '../pose/skeleton.js';
 
 export interface LoadedModel {
   family: ModelFamily;
@@ -324,3 +326,46 @@ export async function generateDataset(loaded: LoadedModel, o: GenerateDatasetOpt
   return done;
 }
 
+
+/**
+ * Detects the pose of a photo for generation (MoveNet thunder, the most confident person). Throws, naming the photo,
+ * when no person is found, since a model cannot pose a figure it was not shown; warnings go to `warn`.
+ */
+export async function detectPoseFor(image: string, what: string, warn: (line: string) => void = (l) => console.warn(l)): Promise<{ pose: Pose; size: [number, number] }> {
+  const detector = await PoseDetector.load();
+  const r = await detector.detectDecoded(await decodeImage(image));
+  for (const w of r.warnings) if (!w.includes('no person found')) warn(`${what}: ${w}`);
+  if (visibleCount(r.pose) === 0) {
+    throw new Error(`${what}: no person found in ${image}; give a photo of one person, or give the keypoints by hand`);
+  }
+  return { pose: r.pose, size: r.size };
+}
+
+/**
+ * A pose detected in a target photo of size `targetSize`, placed in the source photo's pixels so that the person
+ * takes the same place in the model's frame: both photos are letterboxed into the frame, the target's keypoints go
+ * into the frame through its letterbox and come out through the source's. With photos of different aspect ratios a
+ * joint can land in the source's letterbox bars; one above or left of the photo is lost (-1), as the pose format
+ * cannot hold negative coordinates.
+ */
+export function targetPoseInSource(targetPose: Pose, targetSize: readonly [number, number], sourceSize: readonly [number, number], frame: readonly [number, number]): Pose {
+  const t = letterbox(targetSize[0], targetSize[1], frame);
+  const s = letterbox(sourceSize[0], sourceSize[1], frame);
+  const inFrame = mapPose(targetPose, t);
+  const out = new Float32Array(inFrame.length) as Pose;
+  for (let j = 0; j < NUM_JOINTS; j++) {
+    const y = inFrame[2 * j] as number;
+    const x = inFrame[2 * j + 1] as number;
+    const missing = y < 0 || x < 0;
+    out[2 * j] = missing ? -1 : (y - s.top) / s.scale;
+    out[2 * j + 1] = missing ? -1 : (x - s.left) / s.scale;
+  }
+  return out;
+}
+
+/** A photo's [height, width], or an error naming it. */
+export async function imageSize(image: string, what: string): Promise<[number, number]> {
+  const meta = await sharp(image).metadata().catch((err: unknown) => { throw new Error(`${what}: cannot read ${image} (${(err as Error).message}); give a JPEG or PNG`); });
+  if (!meta.height || !meta.width) throw new Error(`${what}: ${image} has no size in its header; re-save it as a JPEG or PNG`);
+  return [meta.height, meta.width];
+}
