@@ -9,7 +9,7 @@
 // centres (align_corners = false); its values are already full-size pixels, so they are not rescaled.
 // flowFromGrid and flowFromOffsets convert the two forms warping models produce.
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as torch from '../torch/index.js';
 import { formatNpy, readNpy } from '../data/npy.js';
@@ -35,9 +35,13 @@ export function flowPath(predDir: string, from: string, to: string): string {
 /** Writes a (2,h,w) flow (see the file's format) as float32 .npy, creating the folder. */
 export async function writeFlow(path: string, flow: torch.Tensor): Promise<void> {
   if (flow.ndim !== 3 || flow.shape[0] !== 2) throw new Error(`writeFlow ${path}: expected a (2,h,w) flow, got [${flow.shape}]`);
+  // Values and shape are read before the first await, so the caller may dispose `flow` once this returns.
   const data = torch.scope(() => flow.to('float32').contiguous().data() as Float32Array);
+  const shape = [...flow.shape];
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, formatNpy(data, flow.shape));
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, formatNpy(data, shape));
+  await rename(tmp, path);
 }
 
 /** Reads a flow file as a (2,h,w) float32 tensor (the caller owns it). */

@@ -306,10 +306,13 @@ export async function generateDataset(loaded: LoadedModel, o: GenerateDatasetOpt
         const flow = o.flows !== false && loaded.model.generateFlow ? loaded.run(() => (loaded.model.generateFlow as (b: PairBatch) => torch.Tensor | null)(batch)) : null;
         if (flow) {
           try {
-            await Promise.all(batch.namesA.map((from, i) => torch.scope(() => {
-              const one = flow.select(0, i).contiguous();
-              return writeFlow(flowPath(o.out, from, batch.namesB[i] as string), one).finally(() => one.dispose());
-            })));
+            await Promise.all(batch.namesA.map((from, i) => {
+              const one = flow.select(0, i);
+              // writeFlow copies the values out before its first await.
+              const written = writeFlow(flowPath(o.out, from, batch.namesB[i] as string), one);
+              one.dispose();
+              return written;
+            }));
           } finally {
             flow.dispose();
           }
