@@ -8,6 +8,7 @@ import { registerGenerate } from './generate.js';
 import { registerImport } from './import.js';
 import { registerModels } from './models.js';
 import { registerReport } from './report.js';
+import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
 
 export function buildProgram(): Command {
@@ -23,5 +24,6 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerEval(program);
   registerReport(program);
+  registerServe(program);
   return program;
 }
