@@ -69,12 +69,15 @@ export function interpolatePoses(keyframes: readonly Pose[], between: number): P
 const limb = (flex: number, abduct: number, bend: number): BodyAngles['rArm'] => ({ flex, abduct, bend });
 const still = { facing: 0, headYaw: 0, roll: 0 };
 
-/** Named poses as joint angles of the synthetic world's body, facing the camera. */
+/**
+ * Named poses as joint angles of the synthetic world's body, facing the camera. Unlike sampled poses they are not held
+ * to the sampler's limits (abduction up to 100°): raising an arm overhead needs more.
+ */
 const NAMED_ANGLES: Record<string, BodyAngles> = {
   standing: { ...still, rArm: limb(0, 8, 5), lArm: limb(0, 8, 5), rLeg: limb(0, 4, 0), lLeg: limb(0, 4, 0) },
-  'arms up': { ...still, rArm: limb(0, 100, 0), lArm: limb(0, 100, 0), rLeg: limb(0, 4, 0), lLeg: limb(0, 4, 0) },
+  'arms up': { ...still, rArm: limb(0, 165, 0), lArm: limb(0, 165, 0), rLeg: limb(0, 4, 0), lLeg: limb(0, 4, 0) },
   't-pose': { ...still, rArm: limb(0, 90, 0), lArm: limb(0, 90, 0), rLeg: limb(0, 6, 0), lLeg: limb(0, 6, 0) },
-  'hands on hips': { ...still, rArm: limb(0, 45, 110), lArm: limb(0, 45, 110), rLeg: limb(0, 8, 0), lLeg: limb(0, 8, 0) },
+  'right arm up': { ...still, rArm: limb(0, 165, 0), lArm: limb(0, 8, 5), rLeg: limb(0, 4, 0), lLeg: limb(0, 4, 0) },
   waving: { ...still, rArm: limb(0, 60, 120), lArm: limb(0, 8, 5), rLeg: limb(0, 4, 0), lLeg: limb(0, 4, 0) },
   'wide stance': { ...still, rArm: limb(0, 25, 10), lArm: limb(0, 25, 10), rLeg: limb(0, 25, 0), lLeg: limb(0, 25, 0) },
   walking: { ...still, facing: 90, rArm: limb(-25, 4, 20), lArm: limb(25, 4, 20), rLeg: limb(25, 2, 10), lLeg: limb(-20, 2, 35) },

@@ -10,6 +10,7 @@
 //   POST /api/animate                an animated GIF or WebP over a sequence of poses
 //   GET  /api/health                 queue and memory figures
 import { existsSync, realpathSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { isIP } from 'node:net';
 import { basename, join, resolve, sep } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
@@ -104,8 +105,14 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: o.logger ?? false,
     bodyLimit: 1 << 20,
-    requestTimeout: limits.requestTimeoutMs,
-    connectionTimeout: limits.requestTimeoutMs,
+    // requestTimeout bounds how long a request may take to arrive, not how long its answer takes to compute, so a
+    // slow or stalled upload is cut off while a long animation is not. Node checks it every
+    // connectionsCheckingInterval (30 s by default), hence the server built here.
+    serverFactory: (handler) => createHttpServer({
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs / 2),
+    }, handler),
   });
   app.addHook('onClose', () => worker.close());
   app.addHook('onSend', async (_req, reply) => {
