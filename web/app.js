@@ -25,7 +25,7 @@ const visible = (p) => p[0] >= 0 && p[1] >= 0;
 const clonePose = (pose) => pose.map((p) => [p[0], p[1]]);
 
 /** What the page has done, for people and for the browser test: requests sent, images shown, latencies. */
-const stats = { generateRequests: 0, shown: 0, superseded: 0, lastLatencyMs: null, latencies: [] };
+const stats = { issued: {}, generateRequests: 0, inFlight: 0, maxInFlight: 0, shown: 0, superseded: 0, lastLatencyMs: null, latencies: [] };
 window.reposerStats = stats;
 
 // --- errors -------------------------------------------------------------------------------------------------------
@@ -217,6 +217,7 @@ class Scheduler {
   request(job, final) {
     if (!this.model) return;
     const seq = ++this.issued;
+    stats.issued[this.slot] = seq;
     this.waiting = { ...job, model: this.model, seq };
     if (final) this.dragEnd = { seq, at: performance.now() };
     if (!this.inFlight && !this.retryTimer) void this.send();
@@ -228,6 +229,8 @@ class Scheduler {
     this.waiting = null;
     this.inFlight = true;
     stats.generateRequests++;
+    stats.inFlight++;
+    stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
     try {
       const res = await fetch('/api/generate', {
         method: 'POST',
@@ -252,6 +255,7 @@ class Scheduler {
     } catch (err) {
       showError(`the server did not answer: ${err.message}`);
     } finally {
+      stats.inFlight--;
       this.inFlight = false;
       if (this.waiting && !this.retryTimer) void this.send();
     }
