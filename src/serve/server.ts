@@ -93,12 +93,15 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
   const staticRoot = realpathSync(o.staticRoot ?? DEFAULT_STATIC_ROOT);
   const dataset = o.data ? await openDataset(o.data, { split: 'test' }) : null;
   const sources = new SourceStore(limits.maxSources);
-  const examples = (await renderExamples(o.examples ?? 4, (models[0] as ServedModel).frame)).map((e) => sources.add(e));
-  // Examples are pinned: re-added to the store whenever listed, so that uploads never evict them for good.
-  const exampleRecords = new Map(examples.map((e) => [e.id, e]));
+  for (const e of await renderExamples(o.examples ?? 4, (models[0] as ServedModel).frame)) sources.add(e, { pinned: true });
 
   const worker = new InferenceWorker();
-  const queue = new CoalescingQueue<WorkerRequest, Buffer>(limits.queueCapacity, (req) => worker.bytes(req));
+  // Each answer carries its compute time apart from its wait in the queue.
+  const queue = new CoalescingQueue<WorkerRequest, { bytes: Buffer; ms: number }>(limits.queueCapacity, async (req) => {
+    const started = performance.now();
+    const bytes = await worker.bytes(req);
+    return { bytes, ms: performance.now() - started };
+  });
   // The first generation should not pay for loading the weights.
   await Promise.all(models.map((m) => worker.request({ kind: 'load', runDir: m.runDir })));
 
@@ -151,11 +154,6 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
     pose: s.pose ? poseToJson(s.pose) : null,
     defaultPose: poseToJson(namedPose('standing', [s.height, s.width])),
   });
-  const sourcePoseOf = (s: Source, given: unknown): Pose => {
-    if (given !== undefined && given !== null) return poseFromJson(given, 'sourcePose');
-    if (s.pose) return s.pose;
-    throw new HttpError(422, `source '${s.name}' has no pose yet: place its skeleton on the photo (or send sourcePose)`);
-  };
   const poseOrHttp = (value: unknown, what: string): Pose => {
     try {
       return poseFromJson(value, what);
@@ -164,15 +162,14 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
     }
   };
 
+  const sourcePoseOf = (s: Source, given: unknown): Pose => {
+    if (given !== undefined && given !== null) return poseOrHttp(given, 'sourcePose');
+    if (s.pose) return s.pose;
+    throw new HttpError(422, `source '${s.name}' has no pose yet: place its skeleton on the photo (or send sourcePose)`);
+  };
   app.get('/api/models', async () => models.map(({ name, family, frame, capabilities }) => ({ name, family, frame, capabilities })));
 
-  app.get('/api/examples', async () => [...exampleRecords.values()].map((e) => {
-    try {
-      return describeSource(sources.get(e.id));
-    } catch {
-      return describeSource(sources.add({ ...e }));
-    }
-  }));
+  app.get('/api/examples', async () => sources.pinnedSources().map(describeSource));
 
   app.post('/api/sources', async (req) => {
     if (!req.isMultipart()) throw new HttpError(406, "upload the image as multipart/form-data in a field named 'image'");
@@ -227,8 +224,9 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
     const started = performance.now();
     const outcome = await queue.submit(key, request).catch((err: unknown) => refuseWhenFull(reply, err));
     if (outcome.kind === 'superseded') return reply.status(204).send();
-    return reply.type('image/png').header('Cache-Control', 'no-store')
-      .header('X-Generation-Ms', (performance.now() - started).toFixed(0)).send(outcome.value);
+    const { bytes, ms } = outcome.value;
+    return reply.type('image/png').header('Cache-Control', 'no-store').header('X-Generation-Ms', ms.toFixed(0))
+      .header('X-Queue-Ms', (performance.now() - started - ms).toFixed(0)).send(bytes);
   });
 
   app.post<{ Body: AnimateBody }>('/api/animate', async (req, reply) => {
@@ -270,8 +268,8 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
     const request: WorkerRequest = { kind: 'animate', runDir: m.runDir, source: s.image, sourcePose: sourcePoseOf(s, b.sourcePose), poses, format, delayMs };
     const outcome = await queue.submit(null, request).catch((err: unknown) => refuseWhenFull(reply, err));
     if (outcome.kind !== 'done') throw new Error('an animation was superseded, which only keyed requests can be');
-    return reply.type(FORMATS[format]).header('Content-Disposition', `attachment; filename="reposer-${m.name}.${format}"`)
-      .header('X-Frames', String(poses.length)).send(outcome.value);
+    return reply.type(FORMATS[format]).header('Content-Disposition', `attachment; filename="reposer-${m.name.replace(/[^\w.-]/g, '_')}.${format}"`)
+      .header('X-Frames', String(poses.length)).header('X-Generation-Ms', outcome.value.ms.toFixed(0)).send(outcome.value.bytes);
   });
 
   app.get('/api/health', async () => ({

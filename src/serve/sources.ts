@@ -63,16 +63,25 @@ export async function validateImage(bytes: Buffer, limits: ImageLimits, what: st
   return { width: meta.width, height: meta.height, mime: `image/${meta.format}` };
 }
 
-/** The newest `capacity` sources, so that uploads cannot grow the server's memory without bound. */
+/**
+ * The newest `capacity` uploads, so that uploads cannot grow the server's memory without bound, plus pinned sources
+ * (the examples) that are never evicted.
+ */
 export class SourceStore {
   private sources = new Map<string, Source>();
+  private pinned = new Set<string>();
 
   constructor(private readonly capacity: number) {}
 
-  add(s: Omit<Source, 'id'>): Source {
+  add(s: Omit<Source, 'id'>, options: { pinned?: boolean } = {}): Source {
     const source = { ...s, id: randomUUID() };
     this.sources.set(source.id, source);
-    while (this.sources.size > this.capacity) this.sources.delete(this.sources.keys().next().value as string);
+    if (options.pinned) {
+      this.pinned.add(source.id);
+      return source;
+    }
+    const evictable = [...this.sources.keys()].filter((id) => !this.pinned.has(id));
+    for (const id of evictable.slice(0, Math.max(0, evictable.length - this.capacity))) this.sources.delete(id);
     return source;
   }
 
@@ -83,6 +92,11 @@ export class SourceStore {
     this.sources.delete(s.id);
     this.sources.set(s.id, s);
     return s;
+  }
+
+  /** The pinned sources, in the order they were added. */
+  pinnedSources(): Source[] {
+    return [...this.pinned].map((id) => this.sources.get(id) as Source);
   }
 
   get size(): number {
