@@ -102,8 +102,13 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
     const bytes = await worker.bytes(req);
     return { bytes, ms: performance.now() - started };
   });
-  // The first generation should not pay for loading the weights.
-  await Promise.all(models.map((m) => worker.request({ kind: 'load', runDir: m.runDir })));
+  // The first generation should not pay for loading the weights; a model that does not load stops the server here.
+  try {
+    await Promise.all(models.map((m) => worker.request({ kind: 'load', runDir: m.runDir })));
+  } catch (err) {
+    await worker.close();
+    throw err;
+  }
 
   const app = Fastify({
     logger: o.logger ?? false,
