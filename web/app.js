@@ -18,6 +18,9 @@ const COLORS = [
 ];
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const UNDO_DEPTH = 200;
+// A model slower than this updates at the end of a drag only: live updates would each cost more than they show, and
+// the one still running when the drag ends would delay the final image by up to a whole generation.
+const LIVE_UPDATE_MS = 400;
 
 const $ = (id) => document.getElementById(id);
 const rgb = (c) => `rgb(${c[0]},${c[1]},${c[2]})`;
@@ -205,6 +208,7 @@ class Scheduler {
     this.img = img;
     this.caption = caption;
     this.model = null;
+    this.lastMs = 0;
     this.waiting = null;
     this.inFlight = false;
     this.issued = 0;
@@ -213,9 +217,10 @@ class Scheduler {
     this.retryTimer = null;
   }
 
-  /** Asks for the image of `job` ({ source, sourcePose, targetPose }); `final` marks the end of a gesture. */
+  /** Asks for the image of `job` ({ source, sourcePose, targetPose }); `final` false marks a move in mid-drag. */
   request(job, final) {
     if (!this.model) return;
+    if (!final && this.lastMs > LIVE_UPDATE_MS) return;
     const seq = ++this.issued;
     stats.issued[this.slot] = seq;
     this.waiting = { ...job, model: this.model, seq };
@@ -250,7 +255,8 @@ class Scheduler {
         showError(await failure(res));
       } else {
         const blob = await res.blob();
-        if (job.seq > this.shownSeq) await this.show(job, blob, res.headers.get('X-Generation-Ms'));
+        this.lastMs = Number(res.headers.get('X-Generation-Ms'));
+        if (job.seq > this.shownSeq) await this.show(job, blob, this.lastMs);
       }
     } catch (err) {
       showError(`the server did not answer: ${err.message}`);
@@ -281,7 +287,7 @@ class Scheduler {
       const latency = Math.round(performance.now() - this.dragEnd.at);
       stats.lastLatencyMs = latency;
       stats.latencies.push({ model: job.model, ms: latency });
-      text += `, ${latency} ms from the end of the drag`;
+      text += `, ${latency} ms after the last change`;
       this.dragEnd = null;
     }
     this.caption.textContent = text;
@@ -331,7 +337,7 @@ async function useSource(source) {
     : `${source.name}: no pose was found. Drag the skeleton on the photo onto the person, then pose the target.`;
   state.library = await getJson(`/api/poses?source=${encodeURIComponent(source.id)}`);
   fillLibrary();
-  regenerate(false);
+  regenerate(true);
 }
 
 function fillLibrary() {
@@ -403,11 +409,14 @@ $('examples').addEventListener('change', async (e) => {
 
 function chooseModels() {
   const a = $('model-a').value;
-  const b = $('model-b').value;
+  const b = $('model-b').value || null;
+  // Another model, another speed: it updates live until its first image says otherwise.
+  if (schedulers[0].model !== a) schedulers[0].lastMs = 0;
+  if (schedulers[1].model !== b) schedulers[1].lastMs = 0;
   schedulers[0].model = a;
-  schedulers[1].model = b || null;
+  schedulers[1].model = b;
   $('figure-b').hidden = !b;
-  regenerate(false);
+  regenerate(true);
 }
 $('model-a').addEventListener('change', chooseModels);
 $('model-b').addEventListener('change', chooseModels);

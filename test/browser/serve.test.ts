@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { chromium, type Page } from 'playwright-core';
+import { chromium, type Page, type Route } from 'playwright-core';
 import { createServer } from '../../src/serve/server.js';
 import { makeServeFixture } from '../unit/serve/serve-fixture.js';
 
@@ -31,6 +31,12 @@ const resultBytes = (page: Page, id: string): Promise<string> => page.evaluate((
   ctx.drawImage(img, 0, 0);
   return canvas.toDataURL('image/png');
 }, id);
+
+/** Waits until model A shows the image of the newest pose asked of it, with nothing in flight. */
+const settled = (page: Page): Promise<unknown> => page.waitForFunction(() => {
+  const st = (window as unknown as { reposerStats: Stats & { inFlight: number } }).reposerStats;
+  return st.inFlight === 0 && document.getElementById('result-a')?.dataset.seq === String(st.issued.a);
+});
 
 const jointLabel = (page: Page, editor: string, joint: number): Promise<string | null> =>
   page.locator(`#${editor} circle[data-joint="${joint}"]`).getAttribute('aria-label');
@@ -69,6 +75,7 @@ test('the pose editor in chromium: upload, drag, bounded requests, keyboard, lib
     const before = (await stats(page)).shown;
     await page.setInputFiles('#upload', photo);
     await page.waitForFunction((n) => (window as unknown as { reposerStats: Stats }).reposerStats.shown > n, before);
+    await settled(page);
     assert.match(await page.locator('#source-note').textContent() ?? '', /pose from the dataset's annotation/);
     const first = await resultBytes(page, 'result-a');
 
@@ -88,6 +95,7 @@ test('the pose editor in chromium: upload, drag, bounded requests, keyboard, lib
       const st = (window as unknown as { reposerStats: Stats }).reposerStats;
       return st.latencies.length > n;
     }, s0.latencies.length);
+    await settled(page);
     const s1 = await stats(page);
     const sent = s1.generateRequests - s0.generateRequests;
     t.diagnostic(`drag of ${DRAG_STEPS} moves: ${sent} generation requests, max ${s1.maxInFlight} in flight, ` +
@@ -122,6 +130,25 @@ test('the pose editor in chromium: upload, drag, bounded requests, keyboard, lib
     assert.equal(mirrored[0], 64 - 1 - up[0]!, "the right wrist's mirror image is the left wrist");
     await page.click('#reset');
     assert.deepEqual(xy(await jointLabel(page, 'target-skeleton', 4) ?? ''), xy(await jointLabel(page, 'source-skeleton', 4) ?? ''));
+
+    // A slow model (as its answers say) updates at the end of a drag only: one request for the whole gesture.
+    const slow = async (route: Route): Promise<void> => {
+      const response = await route.fetch();
+      await route.fulfill({ response, headers: { ...response.headers(), 'x-generation-ms': '5000' } });
+    };
+    await page.route('**/api/generate', slow);
+    await page.click('#reset');
+    await settled(page);
+    const s2 = await stats(page);
+    const hip = await page.locator('#target-skeleton circle[data-joint="8"]').boundingBox();
+    assert.ok(hip, 'the right hip is drawn');
+    await page.mouse.move(hip.x + hip.width / 2, hip.y + hip.height / 2);
+    await page.mouse.down();
+    for (let i = 1; i <= 20; i++) await page.mouse.move(hip.x + hip.width / 2 - i, hip.y + hip.height / 2);
+    await page.mouse.up();
+    await settled(page);
+    assert.equal((await stats(page)).generateRequests - s2.generateRequests, 1, 'a slow model gets the final pose only');
+    await page.unroute('**/api/generate', slow);
 
     // Side by side: the second model's image appears next to the first.
     await page.selectOption('#model-b', 'tiny-b');
