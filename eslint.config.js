@@ -15,4 +15,12 @@ export default tseslint.config(
     files: ['scripts/**/*.mjs', 'native/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
+  {
+    // The pose editor's page (reposer serve) runs in the browser.
+    files: ['web/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(['window', 'document', 'fetch', 'performance', 'URL', 'Image', 'Option', 'FormData',
+        'DOMPoint', 'crypto', 'setTimeout', 'HTMLInputElement', 'console'].map((name) => [name, 'readonly'])),
+    },
+  },
 );

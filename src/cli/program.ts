@@ -10,6 +10,7 @@ import { registerImport } from './import.js';
 import { registerModels } from './models.js';
 import { registerPose } from './pose.js';
 import { registerReport } from './report.js';
+import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
 
 export function buildProgram(): Command {
@@ -27,5 +28,6 @@ export function buildProgram(): Command {
   registerReport(program);
   registerApply(program);
   registerPose(program);
+  registerServe(program);
   return program;
 }
