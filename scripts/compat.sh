@@ -20,9 +20,10 @@ tests=${REPOSER_COMPAT_TESTS:-dist/test/parity}
 # libtorch-dev and python3-torch are the pair under test; g++, make and libnode-dev (Node's headers) build the addon;
 # scipy and skimage are the evaluation oracles; OpenBLAS, because Debian's libtorch does its matrix products
 # through libblas.so.3 and the reference BLAS makes the suite several times slower; libgloo-dev so that
-# native/distributed.cc is compiled against 2.6's c10d too. npm is not installed: the host's node_modules is copied.
+# native/distributed.cc is compiled against 2.6's c10d too; procps for the `ps` the distributed training test reads
+# its ranks from. npm is not installed: the host's node_modules is copied.
 packages=(libtorch-dev python3-torch nodejs libnode-dev g++ make python3-scipy python3-skimage
-  libopenblas0-openmp libgloo-dev ca-certificates)
+  libopenblas0-openmp libgloo-dev procps ca-certificates)
 
 say() { echo "compat: $*"; }
 die() { echo "compat: $*" >&2; exit 1; }
@@ -133,7 +134,7 @@ fi
 begin "tests ($tests)"
 set +e
 # shellcheck disable=SC2086  # $tests is a list of paths
-in_root sh -c "cd /work/reposer && find $tests -name '*.test.js' | sort | xargs nice node --test --test-reporter=spec" \
+in_root sh -c "cd /work/reposer && exec nice node --test --test-reporter=spec \$(find $tests -name '*.test.js' | sort)" \
   2>&1 | tee "$cache/tests.log"
 status=${PIPESTATUS[0]}
 set -e
