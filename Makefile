@@ -104,3 +104,9 @@ configs: build
 
 clean:
 	rm -rf build dist
+
+# Builds and runs the parity suite against Debian 13's libtorch 2.6 in a debootstrapped root (docs/compat.md).
+# Not part of `make test`: it downloads about 1 GB the first time and needs root.
+.PHONY: compat
+compat:
+	@bash scripts/compat.sh

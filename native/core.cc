@@ -1,6 +1,7 @@
 #include "core.h"
 
 #include <torch/cuda.h>
+#include <torch/version.h>
 #include <ATen/autocast_mode.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 
@@ -722,6 +723,21 @@ napi_value autocast_pair(napi_env env, bool enabled, at::ScalarType dtype) {
   return arr;
 }
 
+// libtorch 2.4 made the autocast state per device type and deprecated the per-device functions 1.13 has only.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+napi_value autocast_state_of(napi_env env, bool cuda) {
+  at::DeviceType device = cuda ? at::kCUDA : at::kCPU;
+  return autocast_pair(env, at::autocast::is_autocast_enabled(device), at::autocast::get_autocast_dtype(device));
+}
+
+// The dtype is set first: libtorch refuses some (CPU takes only bfloat16 in 1.13), and a refusal must leave the
+// state as it was.
+void set_autocast(bool cuda, bool enabled, at::ScalarType dtype) {
+  at::DeviceType device = cuda ? at::kCUDA : at::kCPU;
+  at::autocast::set_autocast_dtype(device, dtype);
+  at::autocast::set_autocast_enabled(device, enabled);
+}
+#else
 napi_value autocast_state_of(napi_env env, bool cuda) {
   return cuda ? autocast_pair(env, at::autocast::is_enabled(), at::autocast::get_autocast_gpu_dtype())
               : autocast_pair(env, at::autocast::is_cpu_enabled(), at::autocast::get_autocast_cpu_dtype());
@@ -738,6 +754,7 @@ void set_autocast(bool cuda, bool enabled, at::ScalarType dtype) {
     at::autocast::set_cpu_enabled(enabled);
   }
 }
+#endif
 
 // autocastState(device) -> [enabled, dtypeCode]
 napi_value autocast_state(napi_env env, napi_callback_info info) {

@@ -4,6 +4,8 @@
 // libgloo-dev); otherwise every entry point says how to get them.
 #include "core.h"
 
+#include <torch/version.h>
+
 #ifdef REPOSER_GLOO
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -40,6 +42,11 @@ c10::intrusive_ptr<c10d::Store> open_store(const std::string& spec, int rank, in
     opts.numWorkers = world_size;
     opts.waitWorkers = true;
     opts.timeout = timeout;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    // 2.4 made the libuv server the default, and a libtorch built without libuv (Debian's 2.6) then refuses to
+    // open any TCPStore. The classic server is in every build and is plenty for the few ranks one job runs.
+    opts.useLibUV = false;
+#endif
     return c10::make_intrusive<c10d::TCPStore>(rest.substr(0, colon), opts);
   }
   throw ArgError("store '" + spec + "' must be file:PATH or tcp:HOST:PORT");
