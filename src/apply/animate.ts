@@ -82,10 +82,22 @@ export async function writeAnimation(video: GeneratedFrames, out: string, fps: n
     return { format, frames: frames.length, delays };
   }
   const delays = frameDelays(frames.length, fps, format === 'gif' ? 10 : 1);
-  const strip = sharp(Buffer.concat(frames), { raw: { width, height: height * frames.length, channels: 3, pageHeight: height } });
-  await (format === 'gif' ? strip.gif({ loop: 0, delay: delays }) : strip.webp({ loop: 0, delay: delays, quality: 90 })).toFile(tmp);
+  writeFileSync(tmp, await encodeAnimation(video, format, delays));
   renameSync(tmp, out);
   return { format, frames: frames.length, delays };
+}
+
+/**
+ * Encodes frames as a looping animated GIF or WebP with the given per-frame delays in ms (see frameDelays). GIF and
+ * WebP encoders merge identical consecutive frames into one frame with the summed delay.
+ */
+export async function encodeAnimation(video: GeneratedFrames, format: 'gif' | 'webp', delays: readonly number[]): Promise<Buffer> {
+  const { width, height, frames } = video;
+  if (frames.length === 0) throw new Error('animate: no frames to encode');
+  if (delays.length !== frames.length) throw new Error(`animate: ${frames.length} frames but ${delays.length} delays`);
+  const strip = sharp(Buffer.concat(frames), { raw: { width, height: height * frames.length, channels: 3, pageHeight: height } });
+  // GIF needs one delay per frame: a single number would set only the first.
+  return (format === 'gif' ? strip.gif({ loop: 0, delay: [...delays] }) : strip.webp({ loop: 0, delay: [...delays], quality: 90 })).toBuffer();
 }
 
 export interface AnimateOptions {

@@ -2,7 +2,7 @@
 // over src/generate.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { detectPoseFor, generateDataset, generateOne, imageSize, loadModel, parsePose, targetPoseInSource, type OutputLayout } from '../generate/index.js';
+import { detectPoseFor, generateDataset, generate, imageSize, loadModel, parsePose, targetPoseInSource, type OutputLayout } from '../generate/index.js';
 import { visibleCount, type Pose } from '../pose/skeleton.js';
 import { nonNegativeInt, oneOf, positiveInt } from './options.js';
 import type { Precision } from '../train/precision.js';
@@ -55,7 +55,7 @@ async function runGenerate(o: GenerateCliOptions): Promise<void> {
         targetPose = targetPoseInSource(detected.pose, detected.size, await imageSize(source, '--source'), frame);
         console.error(`took the target pose from ${o.targetImage} (${visibleCount(targetPose)} of 18 joints)`);
       }
-      const png = await generateOne(loaded, { source, sourcePose, targetPose });
+      const png = await generate(loaded, { source, sourcePose, targetPose });
       writeFileSync(o.out, png);
       console.log(`wrote ${o.out}`);
     } else {

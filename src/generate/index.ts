@@ -141,7 +141,7 @@ function mapPose(pose: Pose, box: Letterbox): Pose {
   return out;
 }
 
-export interface GenerateOneOptions {
+export interface GenerateOptions {
   /** The person's photo, any size and aspect ratio. */
   source: string | Buffer;
   /** The source's keypoints in its own pixels (see parsePose). */
@@ -219,7 +219,7 @@ export async function generatePoses(loaded: LoadedModel, o: GeneratePosesOptions
 }
 
 /** Generates the person of `source` in `targetPose` (see generatePoses). Returns a PNG at the photo's size. */
-export async function generateOne(loaded: LoadedModel, o: GenerateOneOptions): Promise<Buffer> {
+export async function generate(loaded: LoadedModel, o: GenerateOptions): Promise<Buffer> {
   const { width, height, frames } = await generatePoses(loaded, { source: o.source, sourcePose: o.sourcePose, targetPoses: [o.targetPose], batchSize: 1 });
   return sharp(frames[0] as Buffer, { raw: { width, height, channels: 3 } }).png().toBuffer();
 }

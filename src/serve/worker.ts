@@ -1,9 +1,9 @@
 // The inference worker thread: holds the loaded models and runs one generation or animation at a time, so the
 // server's event loop never blocks on libtorch. Messages: { id, request } in; { id, value } or { id, error } out.
 import { parentPort } from 'node:worker_threads';
-import sharp from 'sharp';
 import * as torch from '../torch/index.js';
-import { generateOne, loadModel, type LoadedModel } from '../generate/index.js';
+import { generate, generatePoses, loadModel, type LoadedModel } from '../generate/index.js';
+import { encodeAnimation, frameDelays } from '../apply/animate.js';
 import type { Pose } from '../pose/skeleton.js';
 
 export type AnimationFormat = 'gif' | 'webp';
@@ -30,16 +30,6 @@ function model(runDir: string): LoadedModel {
   return loaded;
 }
 
-/** Frames of one size stacked into one animated image; sharp reads them as pages of `height` rows. */
-async function animate(frames: Buffer[], format: AnimationFormat, delayMs: number): Promise<Buffer> {
-  const decoded = await Promise.all(frames.map((f) => sharp(f).removeAlpha().raw().toBuffer({ resolveWithObject: true })));
-  const { width, height } = (decoded[0] as (typeof decoded)[number]).info;
-  const stacked = sharp(Buffer.concat(decoded.map((d) => d.data)), { raw: { width, height: height * frames.length, channels: 3, pageHeight: height } });
-  // GIF takes one delay per frame (a single number would set only the first).
-  const delay = frames.map(() => delayMs);
-  return format === 'gif' ? stacked.gif({ loop: 0, delay }).toBuffer() : stacked.webp({ loop: 0, delay, lossless: true }).toBuffer();
-}
-
 async function handle(request: WorkerRequest): Promise<Uint8Array | number> {
   switch (request.kind) {
     case 'load':
@@ -48,13 +38,10 @@ async function handle(request: WorkerRequest): Promise<Uint8Array | number> {
     case 'memory':
       return torch.memory().numTensors;
     case 'generate':
-      return generateOne(model(request.runDir), { source: Buffer.from(request.source), sourcePose: request.sourcePose, targetPose: request.targetPose });
+      return generate(model(request.runDir), { source: Buffer.from(request.source), sourcePose: request.sourcePose, targetPose: request.targetPose });
     case 'animate': {
-      const loaded = model(request.runDir);
-      const source = Buffer.from(request.source);
-      const frames: Buffer[] = [];
-      for (const targetPose of request.poses) frames.push(await generateOne(loaded, { source, sourcePose: request.sourcePose, targetPose }));
-      return animate(frames, request.format, request.delayMs);
+      const video = await generatePoses(model(request.runDir), { source: Buffer.from(request.source), sourcePose: request.sourcePose, targetPoses: request.poses });
+      return encodeAnimation(video, request.format, frameDelays(video.frames.length, 1000 / request.delayMs, request.format === 'gif' ? 10 : 1));
     }
   }
 }

@@ -12,7 +12,7 @@ import { openDataset, imagePath } from '../../../src/data/index.js';
 import type { Pose } from '../../../src/pose/index.js';
 import { writeSynthDataset } from '../../../src/synth/index.js';
 import { train } from '../../../src/train/index.js';
-import { generateDataset, generateOne, loadModel, parsePose } from '../../../src/generate/index.js';
+import { generateDataset, generate, loadModel, parsePose } from '../../../src/generate/index.js';
 
 let root = '';
 let data = '';
@@ -51,12 +51,12 @@ test('one photo of another size is letterboxed in and comes back at its own size
   const pose = Float32Array.from(row!.pose, (v) => (v < 0 ? -1 : v * 3)) as Pose;
   const loaded = loadModel(run);
   try {
-    const png = await generateOne(loaded, { source: big, sourcePose: pose, targetPose: pose });
+    const png = await generate(loaded, { source: big, sourcePose: pose, targetPose: pose });
     const meta = await sharp(png).metadata();
     assert.deepEqual([meta.width, meta.height], [48, 96]);
     // A wide photo pads with the letterbox, and still returns its own size.
     const wide = await sharp(big).resize(200, 60, { fit: 'fill' }).png().toBuffer();
-    const meta2 = await sharp(await generateOne(loaded, { source: wide, sourcePose: pose, targetPose: pose })).metadata();
+    const meta2 = await sharp(await generate(loaded, { source: wide, sourcePose: pose, targetPose: pose })).metadata();
     assert.deepEqual([meta2.width, meta2.height], [200, 60]);
   } finally {
     loaded.model.dispose();
