@@ -87,6 +87,9 @@ interface Part {
   paint: string;
   /** The element for a given fill (the same geometry for both renders). */
   el: (fill: string) => string;
+  /** Shading laid over the painted part (a gradient id in SHADING_DEFS): limbs and trunks shade across their
+   * axis like cylinders, heads and hands like balls. Without it a flat arm over a torso of similar colour vanishes. */
+  shade?: 'across' | 'ball';
 }
 
 function capsule(a: V, b: V, w: number, label: number, paint: string): Part {
@@ -95,11 +98,11 @@ function capsule(a: V, b: V, w: number, label: number, paint: string): Part {
   const f: Frame = { o: a, u: unit(d, { x: 0, y: 1 }) };
   const h = Math.max(w, 1.2) / 2;
   const r = `<rect transform="${frameTransform(f)}" x="${f2(-h)}" y="${f2(-h)}" width="${f2(l + 2 * h)}" height="${f2(2 * h)}" rx="${f2(h)}"`;
-  return { label, frame: 0, paint, el: (fill) => `${r} fill="${fill}"/>` };
+  return { label, frame: 0, paint, el: (fill) => `${r} fill="${fill}"/>`, shade: 'across' };
 }
 
 function circle(c: V, r: number, label: number, paint: string): Part {
-  return { label, frame: 0, paint, el: (fill) => `<circle cx="${f2(c.x)}" cy="${f2(c.y)}" r="${f2(Math.max(r, 0.6))}" fill="${fill}"/>` };
+  return { label, frame: 0, paint, el: (fill) => `<circle cx="${f2(c.x)}" cy="${f2(c.y)}" r="${f2(Math.max(r, 0.6))}" fill="${fill}"/>`, shade: 'ball' };
 }
 
 function ellipse(c: V, rx: number, ry: number, axis: V, label: number, paint: string): Part {
@@ -107,13 +110,14 @@ function ellipse(c: V, rx: number, ry: number, axis: V, label: number, paint: st
   return {
     label, frame: 0, paint,
     el: (fill) => `<ellipse transform="${frameTransform(f)}" rx="${f2(rx)}" ry="${f2(ry)}" fill="${fill}"/>`,
+    shade: 'ball',
   };
 }
 
 function polygon(f: Frame, pts: V[], label: number, paint: string): Part {
   const s = pts.map((p) => toLocal(f, p)).map((p) => `${f2(p.x)},${f2(p.y)}`).join(' ');
   const head = `<polygon transform="${frameTransform(f)}" points="${s}"`;
-  return { label, frame: 0, paint, el: (fill) => `${head} fill="${fill}"/>` };
+  return { label, frame: 0, paint, el: (fill) => `${head} fill="${fill}"/>`, shade: 'across' };
 }
 
 function patternDef(id: string, kind: UpperPattern, c1: RGB, c2: RGB, period: number): string {
@@ -517,12 +521,24 @@ export function figureSvg(identity: Identity, pose: Pose, height: number, width:
   return layoutSvg(layoutFigure(identity, pose, height, width), identity, height, width);
 }
 
+// Shading gradients in each shape's own bounding box: 'across' runs over the local y axis, which for capsules and
+// trunk polygons is across the limb, so edges darken and the middle catches light from the upper left; 'ball'
+// lights a head or hand from the upper left. Dark edges are what separates an arm from a torso of its colour.
+const SHADING_DEFS =
+  '<linearGradient id="shade-across" x1="0" y1="0" x2="0" y2="1">' +
+  '<stop offset="0" stop-color="#000" stop-opacity="0.5"/><stop offset="0.22" stop-color="#000" stop-opacity="0.08"/>' +
+  '<stop offset="0.4" stop-color="#fff" stop-opacity="0.12"/><stop offset="0.7" stop-color="#000" stop-opacity="0.1"/>' +
+  '<stop offset="1" stop-color="#000" stop-opacity="0.55"/></linearGradient>' +
+  '<radialGradient id="shade-ball" cx="0.4" cy="0.38" r="0.62">' +
+  '<stop offset="0" stop-color="#fff" stop-opacity="0.1"/><stop offset="0.7" stop-color="#000" stop-opacity="0.08"/>' +
+  '<stop offset="1" stop-color="#000" stop-opacity="0.45"/></radialGradient>';
+
 /** figureSvg of a layout already made (the renderer keeps the layout for its surface frames). */
 export function layoutSvg(fig: FigureGeometry, identity: Identity, height: number, width: number): string {
-  const painted = fig.parts.map((pt) => pt.el(pt.paint)).join('');
+  const painted = fig.parts.map((pt) => pt.el(pt.paint) + (pt.shade ? pt.el(`url(#shade-${pt.shade})`) : '')).join('');
   const labels = fig.parts.filter((pt) => pt.label >= 0).map((pt) => pt.el(labelFill(pt.label, pt.frame))).join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${2 * height}">` +
-    `<defs>${fig.defs}</defs>` +
+    `<defs>${SHADING_DEFS}${fig.defs}</defs>` +
     `<svg width="${width}" height="${height}">${backgroundSvg(identity, height, width)}${painted}</svg>` +
     `<svg y="${height}" width="${width}" height="${height}" shape-rendering="crispEdges">${labels}</svg></svg>`;
 }
