@@ -386,6 +386,13 @@ export function layoutFigure(identity: Identity, pose: Pose, height: number, _wi
   const chestR = add(lerp(trs, trh, 0.45), mul(outRS, 0.3 * wu));
   const chestL = add(lerp(tls, tlh, 0.45), mul(outLS, 0.3 * wu));
   parts.push(...attach(F.torso, [polygon(torso, [topR, topL, chestL, hemL, hemR, chestR], LABELS.upperClothes, upperPaint)]));
+  // A neckline showing skin below the neck on the chest side: with the face, it tells a detector which way the
+  // body faces (a back view shows none), so it does not swap left and right.
+  if (cos > 0.3) {
+    const half = 0.6 * px(b.neckWidth) * cos;
+    const dip = 0.13 * torsoLen;
+    parts.push(...attach(F.torso, [polygon(torso, [add(neck, mul(q, half)), sub(neck, mul(q, half)), add(neck, mul(down, dip))], LABELS.face, skin)]));
+  }
   const headStart = parts.length;
 
   if (frontView) {
@@ -398,12 +405,14 @@ export function layoutFigure(identity: Identity, pose: Pose, height: number, _wi
     }
   } else {
     parts.push(circle(head, 0.95 * r, LABELS.face, skin));
+    // Ears stick out of the back of the head: without them a back view's head is a plain ball of hair.
+    for (const side of [1, -1]) parts.push(ellipse(add(head, mul(q, side * 0.93 * r)), 0.22 * r, 0.13 * r, headUp, LABELS.face, skin));
     if (longHair) parts.push(longHairPart());
     parts.push(circle(add(head, mul(headUp, 0.05 * r)), 1.02 * r, LABELS.hair, hair));
   }
   for (const j of [J.r_ear, J.l_ear]) {
     const fp = g(j);
-    if (fp && len(sub(fp, head)) > 0.8 * r) parts.push(circle(fp, 0.25 * r, frontView ? LABELS.face : LABELS.hair, frontView ? skin : hair));
+    if (fp && len(sub(fp, head)) > 0.8 * r) parts.push(circle(fp, 0.25 * r, LABELS.face, skin));
   }
   // Eyes are paint only: the parsing label there stays face.
   const eyeR = Math.max(0.45, 0.13 * r);
@@ -411,6 +420,23 @@ export function layoutFigure(identity: Identity, pose: Pose, height: number, _wi
   for (const j of [J.r_eye, J.l_eye]) {
     const fp = g(j);
     if (fp) parts.push({ label: -1, frame: F.head, paint: dark, el: (fill) => `<circle cx="${f2(fp.x)}" cy="${f2(fp.y)}" r="${f2(eyeR)}" fill="${fill}"/>` });
+  }
+  // A mouth below the nose, as far below it as the eyes are above: paint only, like the eyes.
+  const nose = g(J.nose);
+  const eyes = [g(J.r_eye), g(J.l_eye)].filter((e): e is V => e !== null);
+  if (nose && eyes.length > 0) {
+    const eyeMid = mul(eyes.reduce((a, c) => add(a, c), { x: 0, y: 0 }), 1 / eyes.length);
+    const below = sub(nose, eyeMid);
+    const mouth = add(nose, mul(below, 0.9));
+    const along = unit(perp(below), q);
+    const halfW = Math.max(0.5, 0.22 * r);
+    const m0 = add(mouth, mul(along, halfW));
+    const m1 = sub(mouth, mul(along, halfW));
+    const lip = '#7a2e2a';
+    parts.push({
+      label: -1, frame: F.head, paint: lip,
+      el: (fill) => `<line x1="${f2(m0.x)}" y1="${f2(m0.y)}" x2="${f2(m1.x)}" y2="${f2(m1.y)}" stroke="${fill}" stroke-width="${f2(Math.max(0.5, 0.09 * r))}" stroke-linecap="round"/>`,
+    });
   }
 
   attach(F.head, parts.slice(headStart));
