@@ -405,10 +405,10 @@ export function layoutFigure(identity: Identity, pose: Pose, height: number, _wi
     }
   } else {
     parts.push(circle(head, 0.95 * r, LABELS.face, skin));
-    // Ears stick out of the back of the head: without them a back view's head is a plain ball of hair.
-    for (const side of [1, -1]) parts.push(ellipse(add(head, mul(q, side * 0.93 * r)), 0.22 * r, 0.13 * r, headUp, LABELS.face, skin));
     if (longHair) parts.push(longHairPart());
     parts.push(circle(add(head, mul(headUp, 0.05 * r)), 1.02 * r, LABELS.hair, hair));
+    // Ears stick out of the back of the head: without them a back view's head is a plain ball of hair.
+    for (const side of [1, -1]) parts.push(ellipse(add(head, mul(q, side * 1.0 * r)), 0.24 * r, 0.13 * r, headUp, LABELS.face, skin));
   }
   for (const j of [J.r_ear, J.l_ear]) {
     const fp = g(j);
