@@ -407,6 +407,20 @@ export function layoutFigure(identity: Identity, pose: Pose, height: number, _wi
     parts.push(circle(head, 0.95 * r, LABELS.face, skin));
     if (longHair) parts.push(longHairPart());
     parts.push(circle(add(head, mul(headUp, 0.05 * r)), 1.02 * r, LABELS.hair, hair));
+    // Strands combed from the crown to the nape (paint only, over the hair): a plain shaded ball of hair reads as a
+    // bald face, and the detector then swaps left and right.
+    const strand = rgb(identity.hair.map((v) => Math.round(v * 0.55)) as unknown as RGB);
+    const crown = add(head, mul(headUp, 0.05 * r));
+    for (const o of [-0.6, -0.3, 0, 0.3, 0.6]) {
+      const reach = 0.9 * r * Math.sqrt(1 - o * o);
+      const across = add(crown, mul(q, o * r));
+      const top = add(across, mul(headUp, reach));
+      const bottom = sub(add(across, mul(q, 0.15 * o * r)), mul(headUp, reach));
+      parts.push({
+        label: -1, frame: F.head, paint: strand,
+        el: (fill) => `<line x1="${f2(top.x)}" y1="${f2(top.y)}" x2="${f2(bottom.x)}" y2="${f2(bottom.y)}" stroke="${fill}" stroke-width="${f2(Math.max(0.4, 0.07 * r))}" stroke-linecap="round"/>`,
+      });
+    }
     // Ears stick out of the back of the head: without them a back view's head is a plain ball of hair.
     for (const side of [1, -1]) parts.push(ellipse(add(head, mul(q, side * 1.0 * r)), 0.24 * r, 0.13 * r, headUp, LABELS.face, skin));
   }
