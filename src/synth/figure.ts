@@ -87,6 +87,9 @@ interface Part {
   paint: string;
   /** The element for a given fill (the same geometry for both renders). */
   el: (fill: string) => string;
+  /** Shading laid over the painted part (a gradient id in SHADING_DEFS): limbs and trunks shade across their
+   * axis like cylinders, heads and hands like balls. Without it a flat arm over a torso of similar colour vanishes. */
+  shade?: 'across' | 'ball';
 }
 
 function capsule(a: V, b: V, w: number, label: number, paint: string): Part {
@@ -95,11 +98,11 @@ function capsule(a: V, b: V, w: number, label: number, paint: string): Part {
   const f: Frame = { o: a, u: unit(d, { x: 0, y: 1 }) };
   const h = Math.max(w, 1.2) / 2;
   const r = `<rect transform="${frameTransform(f)}" x="${f2(-h)}" y="${f2(-h)}" width="${f2(l + 2 * h)}" height="${f2(2 * h)}" rx="${f2(h)}"`;
-  return { label, frame: 0, paint, el: (fill) => `${r} fill="${fill}"/>` };
+  return { label, frame: 0, paint, el: (fill) => `${r} fill="${fill}"/>`, shade: 'across' };
 }
 
 function circle(c: V, r: number, label: number, paint: string): Part {
-  return { label, frame: 0, paint, el: (fill) => `<circle cx="${f2(c.x)}" cy="${f2(c.y)}" r="${f2(Math.max(r, 0.6))}" fill="${fill}"/>` };
+  return { label, frame: 0, paint, el: (fill) => `<circle cx="${f2(c.x)}" cy="${f2(c.y)}" r="${f2(Math.max(r, 0.6))}" fill="${fill}"/>`, shade: 'ball' };
 }
 
 function ellipse(c: V, rx: number, ry: number, axis: V, label: number, paint: string): Part {
@@ -107,13 +110,14 @@ function ellipse(c: V, rx: number, ry: number, axis: V, label: number, paint: st
   return {
     label, frame: 0, paint,
     el: (fill) => `<ellipse transform="${frameTransform(f)}" rx="${f2(rx)}" ry="${f2(ry)}" fill="${fill}"/>`,
+    shade: 'ball',
   };
 }
 
 function polygon(f: Frame, pts: V[], label: number, paint: string): Part {
   const s = pts.map((p) => toLocal(f, p)).map((p) => `${f2(p.x)},${f2(p.y)}`).join(' ');
   const head = `<polygon transform="${frameTransform(f)}" points="${s}"`;
-  return { label, frame: 0, paint, el: (fill) => `${head} fill="${fill}"/>` };
+  return { label, frame: 0, paint, el: (fill) => `${head} fill="${fill}"/>`, shade: 'across' };
 }
 
 function patternDef(id: string, kind: UpperPattern, c1: RGB, c2: RGB, period: number): string {
@@ -382,6 +386,13 @@ export function layoutFigure(identity: Identity, pose: Pose, height: number, _wi
   const chestR = add(lerp(trs, trh, 0.45), mul(outRS, 0.3 * wu));
   const chestL = add(lerp(tls, tlh, 0.45), mul(outLS, 0.3 * wu));
   parts.push(...attach(F.torso, [polygon(torso, [topR, topL, chestL, hemL, hemR, chestR], LABELS.upperClothes, upperPaint)]));
+  // A neckline showing skin below the neck on the chest side: with the face, it tells a detector which way the
+  // body faces (a back view shows none), so it does not swap left and right.
+  if (cos > 0.3) {
+    const half = 0.6 * px(b.neckWidth) * cos;
+    const dip = 0.13 * torsoLen;
+    parts.push(...attach(F.torso, [polygon(torso, [add(neck, mul(q, half)), sub(neck, mul(q, half)), add(neck, mul(down, dip))], LABELS.face, skin)]));
+  }
   const headStart = parts.length;
 
   if (frontView) {
@@ -396,10 +407,26 @@ export function layoutFigure(identity: Identity, pose: Pose, height: number, _wi
     parts.push(circle(head, 0.95 * r, LABELS.face, skin));
     if (longHair) parts.push(longHairPart());
     parts.push(circle(add(head, mul(headUp, 0.05 * r)), 1.02 * r, LABELS.hair, hair));
+    // Strands combed from the crown to the nape (paint only, over the hair): a plain shaded ball of hair reads as a
+    // bald face, and the detector then swaps left and right.
+    const strand = rgb(identity.hair.map((v) => Math.round(v * 0.55)) as unknown as RGB);
+    const crown = add(head, mul(headUp, 0.05 * r));
+    for (const o of [-0.6, -0.3, 0, 0.3, 0.6]) {
+      const reach = 0.9 * r * Math.sqrt(1 - o * o);
+      const across = add(crown, mul(q, o * r));
+      const top = add(across, mul(headUp, reach));
+      const bottom = sub(add(across, mul(q, 0.15 * o * r)), mul(headUp, reach));
+      parts.push({
+        label: -1, frame: F.head, paint: strand,
+        el: (fill) => `<line x1="${f2(top.x)}" y1="${f2(top.y)}" x2="${f2(bottom.x)}" y2="${f2(bottom.y)}" stroke="${fill}" stroke-width="${f2(Math.max(0.4, 0.07 * r))}" stroke-linecap="round"/>`,
+      });
+    }
+    // Ears stick out of the back of the head: without them a back view's head is a plain ball of hair.
+    for (const side of [1, -1]) parts.push(ellipse(add(head, mul(q, side * 1.0 * r)), 0.24 * r, 0.13 * r, headUp, LABELS.face, skin));
   }
   for (const j of [J.r_ear, J.l_ear]) {
     const fp = g(j);
-    if (fp && len(sub(fp, head)) > 0.8 * r) parts.push(circle(fp, 0.25 * r, frontView ? LABELS.face : LABELS.hair, frontView ? skin : hair));
+    if (fp && len(sub(fp, head)) > 0.8 * r) parts.push(circle(fp, 0.25 * r, LABELS.face, skin));
   }
   // Eyes are paint only: the parsing label there stays face.
   const eyeR = Math.max(0.45, 0.13 * r);
@@ -407,6 +434,23 @@ export function layoutFigure(identity: Identity, pose: Pose, height: number, _wi
   for (const j of [J.r_eye, J.l_eye]) {
     const fp = g(j);
     if (fp) parts.push({ label: -1, frame: F.head, paint: dark, el: (fill) => `<circle cx="${f2(fp.x)}" cy="${f2(fp.y)}" r="${f2(eyeR)}" fill="${fill}"/>` });
+  }
+  // A mouth below the nose, as far below it as the eyes are above: paint only, like the eyes.
+  const nose = g(J.nose);
+  const eyes = [g(J.r_eye), g(J.l_eye)].filter((e): e is V => e !== null);
+  if (nose && eyes.length > 0) {
+    const eyeMid = mul(eyes.reduce((a, c) => add(a, c), { x: 0, y: 0 }), 1 / eyes.length);
+    const below = sub(nose, eyeMid);
+    const mouth = add(nose, mul(below, 0.9));
+    const along = unit(perp(below), q);
+    const halfW = Math.max(0.5, 0.22 * r);
+    const m0 = add(mouth, mul(along, halfW));
+    const m1 = sub(mouth, mul(along, halfW));
+    const lip = '#7a2e2a';
+    parts.push({
+      label: -1, frame: F.head, paint: lip,
+      el: (fill) => `<line x1="${f2(m0.x)}" y1="${f2(m0.y)}" x2="${f2(m1.x)}" y2="${f2(m1.y)}" stroke="${fill}" stroke-width="${f2(Math.max(0.5, 0.09 * r))}" stroke-linecap="round"/>`,
+    });
   }
 
   attach(F.head, parts.slice(headStart));
@@ -517,12 +561,24 @@ export function figureSvg(identity: Identity, pose: Pose, height: number, width:
   return layoutSvg(layoutFigure(identity, pose, height, width), identity, height, width);
 }
 
+// Shading gradients in each shape's own bounding box: 'across' runs over the local y axis, which for capsules and
+// trunk polygons is across the limb, so edges darken and the middle catches light from the upper left; 'ball'
+// lights a head or hand from the upper left. Dark edges are what separates an arm from a torso of its colour.
+const SHADING_DEFS =
+  '<linearGradient id="shade-across" x1="0" y1="0" x2="0" y2="1">' +
+  '<stop offset="0" stop-color="#000" stop-opacity="0.5"/><stop offset="0.22" stop-color="#000" stop-opacity="0.08"/>' +
+  '<stop offset="0.4" stop-color="#fff" stop-opacity="0.12"/><stop offset="0.7" stop-color="#000" stop-opacity="0.1"/>' +
+  '<stop offset="1" stop-color="#000" stop-opacity="0.55"/></linearGradient>' +
+  '<radialGradient id="shade-ball" cx="0.4" cy="0.38" r="0.62">' +
+  '<stop offset="0" stop-color="#fff" stop-opacity="0.1"/><stop offset="0.7" stop-color="#000" stop-opacity="0.08"/>' +
+  '<stop offset="1" stop-color="#000" stop-opacity="0.45"/></radialGradient>';
+
 /** figureSvg of a layout already made (the renderer keeps the layout for its surface frames). */
 export function layoutSvg(fig: FigureGeometry, identity: Identity, height: number, width: number): string {
-  const painted = fig.parts.map((pt) => pt.el(pt.paint)).join('');
+  const painted = fig.parts.map((pt) => pt.el(pt.paint) + (pt.shade ? pt.el(`url(#shade-${pt.shade})`) : '')).join('');
   const labels = fig.parts.filter((pt) => pt.label >= 0).map((pt) => pt.el(labelFill(pt.label, pt.frame))).join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${2 * height}">` +
-    `<defs>${fig.defs}</defs>` +
+    `<defs>${SHADING_DEFS}${fig.defs}</defs>` +
     `<svg width="${width}" height="${height}">${backgroundSvg(identity, height, width)}${painted}</svg>` +
     `<svg y="${height}" width="${width}" height="${height}" shape-rendering="crispEdges">${labels}</svg></svg>`;
 }

@@ -90,6 +90,27 @@ function clothColor(rng: Rng): RGB {
     : hsl(rng.uniform(0, 360), rng.uniform(0.3, 0.9), rng.uniform(0.2, 0.7));
 }
 
+const colorDistance = (a: RGB, c: RGB): number => Math.hypot(a[0] - c[0], a[1] - c[1], a[2] - c[2]);
+
+/**
+ * The most distinct of a few draws of `draw` from the colours in `avoid`: a detector finds an arm over a torso, a
+ * shoe at the end of a trouser leg or a figure on its wall only where their colours differ. Draws stop at the first
+ * one at least `enough` away (RGB distance), so most colours stay as free as `draw` makes them.
+ */
+function distinctColor(rng: Rng, draw: (rng: Rng) => RGB, avoid: readonly RGB[], enough = 90, tries = 6): RGB {
+  let best = draw(rng);
+  let bestDistance = Math.min(...avoid.map((a) => colorDistance(a, best)));
+  for (let i = 1; i < tries && bestDistance < enough; i++) {
+    const c = draw(rng);
+    const d = Math.min(...avoid.map((a) => colorDistance(a, c)));
+    if (d > bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
 /** A second colour that stands out from `c` (for stripes, checks and dots). */
 function contrast(rng: Rng, c: RGB): RGB {
   const lum = (0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]) / 255;
@@ -128,7 +149,7 @@ export function makeIdentity(seed: number, id: number): Identity {
   const skin = jitter(rng, rng.pick(SKINS), 10);
   const hair = jitter(rng, rng.pick(HAIRS), 8);
   const hairStyle = rng.chance(0.35) ? 'long' : 'short';
-  const upperColor = clothColor(rng);
+  const upperColor = distinctColor(rng, clothColor, [skin]);
   const upper = {
     color: upperColor,
     color2: contrast(rng, upperColor),
@@ -136,7 +157,7 @@ export function makeIdentity(seed: number, id: number): Identity {
     period: u(0.035, 0.07),
     sleeves: rng.chance(0.5) ? 'short' as const : 'long' as const,
   };
-  const lowerColor = clothColor(rng);
+  const lowerColor = distinctColor(rng, clothColor, [skin, upperColor]);
   const lower = {
     kind: rng.weighted<LowerKind>(['trousers', 'shorts', 'skirt'], [0.6, 0.2, 0.2]),
     color: lowerColor,
@@ -144,8 +165,8 @@ export function makeIdentity(seed: number, id: number): Identity {
     pattern: rng.chance(0.15) ? 'checks' as const : 'solid' as const,
     period: u(0.04, 0.07),
   };
-  const shoes = rng.chance(0.5) ? hsl(0, 0, u(0.05, 0.3)) : clothColor(rng);
-  const wall = hsl(u(0, 360), u(0, 0.3), u(0.3, 0.8));
+  const shoes = distinctColor(rng, (r) => (r.chance(0.5) ? hsl(0, 0, r.uniform(0.05, 0.3)) : clothColor(r)), [lowerColor, skin]);
+  const wall = distinctColor(rng, (r) => hsl(r.uniform(0, 360), r.uniform(0, 0.3), r.uniform(0.3, 0.8)), [upperColor, lowerColor, skin], 70);
   const bands: { x: number; w: number; color: RGB }[] = [];
   const nBands = rng.int(0, 3);
   for (let i = 0; i < nBands; i++) bands.push({ x: u(-0.1, 1), w: u(0.05, 0.3), color: hsl(u(0, 360), u(0, 0.4), u(0.2, 0.85)) });

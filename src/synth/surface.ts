@@ -31,7 +31,7 @@ export interface Correspondence {
   width: number;
   /**
    * (2,H,W) float32: for each target pixel, the source position of the same body point as (x, y) in source pixels
-   * (pixel centres at integers). NaN on the background and where the part is not seen in the source at all.
+   * (pixel centres at integers). NaN on the background and where the part's frame is not seen in the source at all.
    */
   flow: Float32Array;
   /**
@@ -110,17 +110,20 @@ export async function readSurface(path: string): Promise<Surface> {
 }
 
 /**
- * For every part of the source, the affine map body coordinates (u, v, 1) -> source pixel (x, y), fitted by least
- * squares to the source's own pixels of that part (the frames are rigid, so the fit is exact up to float32 rounding).
- * Returns 6 numbers per part id ([x row, y row]); NaN for parts with too few or collinear pixels.
+ * For every frame of the source, the affine map body coordinates (u, v, 1) -> source pixel (x, y), fitted by least
+ * squares to the source's own pixels of that frame (the frames are rigid, so the fit is exact up to float32
+ * rounding). Every part of a frame (a sleeve and the skin under it) shares its map, so fitting per frame rather than
+ * per part also places parts too small to fit alone (a one-pixel strip of wrist between a long sleeve and the hand).
+ * Returns 6 numbers per frame id ([x row, y row]); NaN for frames with too few or collinear pixels.
  */
-function fitParts(s: Surface): Float64Array {
+function fitFrames(s: Surface): Float64Array {
   // Normal equations per part: the 3x3 moment matrix of (u, v, 1) and its products with x and y.
   const m = new Float64Array(256 * 12);
   const n = s.height * s.width;
   for (let i = 0; i < n; i++) {
-    const p = s.part[i] as number;
-    if (p === 0) continue;
+    const part = s.part[i] as number;
+    if (part === 0) continue;
+    const p = Math.floor(part / PART_STRIDE);
     const u = s.coords[i] as number;
     const v = s.coords[n + i] as number;
     const x = i % s.width;
@@ -159,7 +162,7 @@ function fitParts(s: Surface): Float64Array {
  * where each target pixel's body point is in the source, and whether it is visible there. See Correspondence.
  */
 export function correspondenceField(source: Surface, target: Surface): Correspondence {
-  const fits = fitParts(source);
+  const fits = fitFrames(source);
   const { height: h, width: w } = target;
   const n = h * w;
   const ns = source.height * source.width;
@@ -168,7 +171,7 @@ export function correspondenceField(source: Surface, target: Surface): Correspon
   for (let i = 0; i < n; i++) {
     const p = target.part[i] as number;
     if (p === 0) continue;
-    const f = p * 6;
+    const f = Math.floor(p / PART_STRIDE) * 6;
     if (Number.isNaN(fits[f])) continue;
     const u = target.coords[i] as number;
     const v = target.coords[n + i] as number;

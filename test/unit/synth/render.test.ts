@@ -195,3 +195,26 @@ test('the label half is drawn without antialiasing: its alpha is 0 or 255, its r
   for (let i = 0; i < 128 * 64 * 4; i += 4) if ((data[i + 3] as number) === 255) opaque++;
   assert.equal(opaque, 128 * 64, 'the painted half is opaque (it has a background)');
 });
+
+test('limbs are shaded like cylinders: darker at their edges than along their middle', async () => {
+  const id = dressed(makeIdentity(11, 3), { pattern: 'solid', color: [120, 150, 200] }, { kind: 'trousers', pattern: 'solid', color: [200, 120, 90] });
+  const size = { height: 2 * SIZE.height, width: 2 * SIZE.width };
+  const r = await renderFigure(id, pose(FRONT.map((p) => (p ? [2 * p[0], 2 * p[1]] as YX : null))), size);
+  const lum = (i: number): number => 0.299 * (r.image[3 * i] as number) + 0.587 * (r.image[3 * i + 1] as number) + 0.114 * (r.image[3 * i + 2] as number);
+  let runs = 0;
+  for (const y of [150, 160, 170]) { // between hip (132) and knee (180): both thighs cross these rows
+    for (let x = 0; x < r.width;) {
+      if (at(r, y, x) !== LABELS.pants) { x++; continue; }
+      const start = x;
+      while (x < r.width && at(r, y, x) === LABELS.pants) x++;
+      const n = x - start;
+      if (n < 10) continue;
+      const row = y * r.width + start;
+      const edges = (lum(row + 1) + lum(row + n - 2)) / 2;
+      const middle = lum(row + Math.round(0.4 * n));
+      assert.ok(middle - edges > 15, `row ${y}, pants run at x ${start}..${x - 1}: middle ${middle.toFixed(0)} vs edges ${edges.toFixed(0)}`);
+      runs++;
+    }
+  }
+  assert.ok(runs >= 3, `expected trouser legs across rows 150..170, found ${runs} runs`);
+});
