@@ -27,5 +27,7 @@ test('six 8 MB tensors made and freed repeatedly are not page-faulted in again e
   const plain = faultsPerTensor({ REPOSER_MALLOC_TUNE: '0', GLIBC_TUNABLES: undefined });
   // 48 MB is 12288 pages of 4 KB: glibc's defaults trim the freed heap top (or unmap the blocks) every round.
   assert.ok(plain > 3000, `with REPOSER_MALLOC_TUNE=0 each round should fault pages in (got ${plain} faults)`);
-  assert.ok(tuned < 300, `with the addon's settings the blocks should stay mapped (got ${tuned} faults per round)`);
+  // Tuned rounds still fault a few pages (thread stacks, V8's own heap, and under memory pressure the kernel's
+  // reclaim): measured 0 to 310 per round on a loaded machine, against 12288 when the blocks are given back.
+  assert.ok(tuned < 1500, `with the addon's settings the blocks should stay mapped (got ${tuned} faults per round, ${plain} without)`);
 });
