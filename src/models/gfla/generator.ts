@@ -6,6 +6,7 @@
 import * as torch from '../../torch/index.js';
 import { EncoderBlock, GlobalAttention, LocalAttention, PreActConv, ResBlockDecoder, ResBlocks } from './layers.js';
 import { bilinearWarp, occlusionBlend } from './ops.js';
+import type { GflaConfig } from './config.js';
 
 type Tensor = torch.Tensor;
 
@@ -221,20 +222,8 @@ export class PoseTargetNet extends torch.nn.Module {
   }
 }
 
-export interface GflaGeneratorOptions {
-  imageChannels: number;
-  poseChannels: number;
-  ngf: number;
-  imgF: number;
-  layers: number;
-  numBlocks: number;
-  attnLayers: number[];
-  kernelSizes: number[];
-  flowNgf: number;
-  flowImgF: number;
-  flowLayers: number;
-  attention: AttentionKind;
-}
+/** The config's generator section (initGain is applied by the model) plus the variant's attention. */
+export type GflaGeneratorOptions = Omit<GflaConfig['generator'], 'initGain'> & { attention: AttentionKind };
 
 /** What the generator computes: the image, and the flow fields and occlusion masks it used (empty without flow). */
 export interface GflaOutput {
