@@ -76,6 +76,7 @@ export function registerData(program: Command): void {
     .option('--prefix <p>', 'file-name prefix of the CSVs')
     .option('--test-fraction <f>', 'share of people held out for test', fraction, 0.2)
     .option('--poses-from <annotation.csv>', 'draw poses from a real annotation CSV of the same frame size')
+    .option('--test-poses-from <annotation.csv>', "the test split's poses from another CSV (e.g. Market's test annotations)")
     .option('--image-format <fmt>', 'jpg (Market, quality 95) or png (lossless)', oneOf(['jpg', 'png'] as const))
     .addHelpText('after', `
 Writes DIR/{train,test}/*.jpg, DIR/<prefix>-annotation-{train,test}.csv, DIR/<prefix>-pairs-{train,test}.csv (split
@@ -83,26 +84,27 @@ by identity), DIR/parsing/{train,test}/*.png (SPT labels 0..9), DIR/masks/{train
 
 Example:
   reposer data synth --out data/synth --identities 40 --poses 6 --seed 1`)
-    .action(async (o: { out: string; size: string; identities: number; poses: number; seed: number; prefix?: string; testFraction: number; posesFrom?: string; imageFormat?: 'jpg' | 'png' }) => {
+    .action(async (o: { out: string; size: string; identities: number; poses: number; seed: number; prefix?: string; testFraction: number; posesFrom?: string; testPosesFrom?: string; imageFormat?: 'jpg' | 'png' }) => {
       const { readAnnotationCsv } = await import('../data/formats.js');
       const { parseSize, writeSynthDataset } = await import('../synth/index.js');
       const size = parseSize(o.size);
-      let posesFrom;
-      if (o.posesFrom) {
-        const rows = await readAnnotationCsv(o.posesFrom);
+      const readPoses = async (flag: string, file: string): Promise<Float32Array[]> => {
+        const rows = await readAnnotationCsv(file);
         const outside = rows.find((r) => {
           for (let j = 0; j < 18; j++) if ((r.pose[2 * j] as number) >= size.height || (r.pose[2 * j + 1] as number) >= size.width) return true;
           return false;
         });
         if (outside) {
-          throw new Error(`--poses-from: ${o.posesFrom} line ${outside.line} (${outside.name}) has a keypoint outside the ` +
+          throw new Error(`${flag}: ${file} line ${outside.line} (${outside.name}) has a keypoint outside the ` +
             `${size.height}x${size.width} frame; pass the --size the CSV was made for`);
         }
-        posesFrom = rows.map((r) => r.pose);
-      }
+        return rows.map((r) => r.pose);
+      };
+      const posesFrom = o.posesFrom ? await readPoses('--poses-from', o.posesFrom) : undefined;
+      const testPosesFrom = o.testPosesFrom ? await readPoses('--test-poses-from', o.testPosesFrom) : undefined;
       const t0 = performance.now();
       const s = await writeSynthDataset({
-        out: o.out, size, posesFrom, identities: o.identities, poses: o.poses, seed: o.seed, prefix: o.prefix,
+        out: o.out, size, posesFrom, testPosesFrom, identities: o.identities, poses: o.poses, seed: o.seed, prefix: o.prefix,
         testFraction: o.testFraction, imageFormat: o.imageFormat,
       });
       console.log(`wrote ${o.out}: train ${s.train.identities} identities, ${s.train.images} images, ${s.train.pairs} pairs; ` +

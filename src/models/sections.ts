@@ -44,7 +44,10 @@ export interface AffineSection {
 
 /** VGG19 for the losses that compare VGG features: torchvision's weights file and the layers the losses read. */
 export interface VggSection {
-  /** torchvision's vgg19 state dict (.pth); "random" uses random weights (tests only: the loss is then meaningless). */
+  /**
+   * torchvision's vgg19 state dict (.pth), or "random": a fixed random feature network (He-normal weights from a fixed
+   * seed; randomVgg19StateDict), the shippable substitute the `synth` presets train with.
+   */
   weights: string;
   /** The feature taps the losses read, e.g. ['relu1_2']; the network is built up to the deepest. */
   layers: string[];

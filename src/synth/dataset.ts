@@ -35,10 +35,12 @@ export interface SynthDatasetOptions {
   seed: number;
   /** File-name prefix of the CSVs. Default 'synth'. */
   prefix?: string;
-  /** Share of identities held out for test (at least one when identities >= 2). Default 0.2. */
+  /** Share of identities held out for test (at least one when identities >= 2; 1: all of them). Default 0.2. */
   testFraction?: number;
   /** Real poses to draw from (e.g. rows of a Market annotation CSV) instead of random ones; each image picks one. */
   posesFrom?: readonly Pose[];
+  /** Real poses for the test split's people only (e.g. Market's test CSV); default: `posesFrom`. */
+  testPosesFrom?: readonly Pose[];
   /** Renders in flight at once. Default 4. */
   concurrency?: number;
   /** 'jpg' (Market's format, quality 95, default) or 'png' (lossless: pixels exactly as rendered). */
@@ -78,11 +80,13 @@ export function planSynthDataset(o: SynthDatasetOptions): SynthImage[] {
   const nTest = o.identities >= 2 ? Math.max(1, Math.round(o.identities * (o.testFraction ?? 0.2))) : 0;
   const firstTest = o.identities - nTest + 1;
   // Rows with every joint missing would draw an empty frame; they are skipped.
-  const source = o.posesFrom?.filter((p) => visibleCount(p) > 0);
+  const trainSource = o.posesFrom?.filter((p) => visibleCount(p) > 0);
+  const testSource = o.testPosesFrom?.filter((p) => visibleCount(p) > 0) ?? trainSource;
   const images: SynthImage[] = [];
   for (let id = 1; id <= o.identities; id++) {
     const identity = makeIdentity(o.seed, id);
     const rng = new Rng(deriveSeed(o.seed, 0x905e, id));
+    const source = id >= firstTest ? testSource : trainSource;
     for (let k = 0; k < o.poses; k++) {
       let pose: Pose;
       if (source) {
@@ -110,14 +114,15 @@ function validate(o: SynthDatasetOptions): void {
   }
   if (!Number.isInteger(o.seed)) throw new Error(`--seed must be an integer, got ${o.seed}`);
   const tf = o.testFraction ?? 0.2;
-  if (!(tf >= 0 && tf < 1)) throw new Error(`--test-fraction must be in [0, 1), got ${tf}`);
+  if (!(tf >= 0 && tf <= 1)) throw new Error(`--test-fraction must be in [0, 1] (1: everyone held out, an evaluation set), got ${tf}`);
   if (o.prefix !== undefined && !/^[A-Za-z0-9_.]+$/.test(o.prefix)) {
     throw new Error(`--prefix may hold letters, digits, '_' and '.', got '${o.prefix}'`);
   }
-  if (o.posesFrom) {
-    if (o.posesFrom.length === 0) throw new Error('--poses-from: the annotation CSV has no rows');
-    const usable = o.posesFrom.filter((p) => visibleCount(p) > 0).length;
-    if (usable === 0) throw new Error('--poses-from: every row has all joints missing; nothing to draw');
+  for (const [flag, poses] of [['--poses-from', o.posesFrom], ['--test-poses-from', o.testPosesFrom]] as const) {
+    if (!poses) continue;
+    if (poses.length === 0) throw new Error(`${flag}: the annotation CSV has no rows`);
+    const usable = poses.filter((p) => visibleCount(p) > 0).length;
+    if (usable === 0) throw new Error(`${flag}: every row has all joints missing; nothing to draw`);
   }
 }
 
@@ -188,6 +193,7 @@ export async function writeSynthDataset(o: SynthDatasetOptions): Promise<SynthDa
     seed: o.seed, height: o.size.height, width: o.size.width,
     identities: o.identities, poses: o.poses, testFraction: o.testFraction ?? 0.2,
     poseSource: o.posesFrom ? 'annotation CSV' : 'random',
+    testPoseSource: o.testPosesFrom ? 'annotation CSV' : o.posesFrom ? 'annotation CSV' : 'random',
     layout: {
       images: `{train,test}/<name>.${o.imageFormat ?? 'jpg'}`,
       annotation: `${prefix}-annotation-{train,test}.csv`,

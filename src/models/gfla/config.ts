@@ -8,7 +8,7 @@ import { DEFAULT_VGG19_WEIGHTS } from '../layers/vgg.js';
 import type { Preset } from '../registry.js';
 import { validateSchedule, type FamilyConfig, type OptimSection, type VggSection } from '../sections.js';
 import type { AttentionKind } from './generator.js';
-import type { VggInput } from './losses.js';
+import { CONTENT_TAPS, STYLE_TAPS, type VggInput } from './losses.js';
 
 /**
  * The paper's ablation (Table 3): 'baseline' (the target network alone), 'global-attn' (global attention instead of
@@ -87,6 +87,9 @@ export interface GflaConfig extends FamilyConfig {
     flowStopWindow: number;
     /** The VGG tap the correctness loss compares at attention layer l is correctnessTaps[l] (official relu{l+1}_1). */
     correctnessTaps: string[];
+    /** The content loss's VGG taps (official relu{1..5}_1) and the style loss's (official relu2_2, relu3_4, relu4_4, relu5_2). */
+    contentTaps: string[];
+    styleTaps: string[];
     /** 'raw': VGG19 sees the [-1, 1] images as they are, as the released code; 'imagenet' normalises first. */
     vggInput: VggInput;
     vgg: VggSection;
@@ -122,6 +125,8 @@ export function gflaDefaults(preset: Preset): GflaConfig {
       flowLambdaCorrect: 20, flowLambdaRegularization: 0.01,
       flowStopCorrectness: fashion ? 2 : 1.5, flowStopWindow: 1000,
       correctnessTaps: ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1'],
+      contentTaps: [...CONTENT_TAPS],
+      styleTaps: [...STYLE_TAPS],
       vggInput: 'raw',
       vgg: { weights: DEFAULT_VGG19_WEIGHTS, layers: [...VGG_TAPS] },
     },
@@ -145,6 +150,20 @@ export function gflaDefaults(preset: Preset): GflaConfig {
       c.generator = { ...c.generator, ngf: 32, imgF: 256, flowNgf: 16, flowImgF: 128 };
       c.discriminator = { ...c.discriminator, ndf: 16, imgF: 64 };
       c.schedule.stages = [{ name: 'flow', epochs: 20, decayEpochs: 0 }, { name: 'main', epochs: 100, decayEpochs: 0 }];
+      return c;
+    }
+    case 'synth': {
+      // The shipped synthetic checkpoint (README): a quarter of Market's widths; every VGG term reads the fixed random
+      // VGG (weights "random") up to relu3_1 only, since deeper layers cost more than the rest of the model here.
+      // 300 flow iterations (2 s each), then 700 of the whole model (4 s each): the hour on one core.
+      const c = official(false);
+      c.preset = 'synth';
+      c.generator = { ...c.generator, ngf: 16, imgF: 128, flowNgf: 16, flowImgF: 64 };
+      c.discriminator = { ...c.discriminator, ndf: 16, imgF: 64 };
+      c.loss.contentTaps = ['relu1_1', 'relu2_1', 'relu3_1'];
+      c.loss.styleTaps = ['relu2_2', 'relu3_1'];
+      c.loss.vgg = { weights: 'random', layers: ['relu1_1', 'relu2_1', 'relu2_2', 'relu3_1'] };
+      c.schedule = { unit: 'iterations', epochSize: 100, stages: [{ name: 'flow', epochs: 3, decayEpochs: 0 }, { name: 'main', epochs: 7, decayEpochs: 0 }] };
       return c;
     }
     case 'tiny': {

@@ -61,18 +61,22 @@ export function gram(x: Tensor): Tensor {
 }
 
 /**
- * Content (Σ L1 at relu{1..5}_1) and style (Σ L1 of Gram matrices at relu2_2, relu3_4, relu4_4, relu5_2) between the
- * generated and the real image's features (as vggFeatures returns them; the real ones need no gradient).
+ * Content (Σ L1 at the content taps, official relu{1..5}_1) and style (Σ L1 of Gram matrices at the style taps, official
+ * relu2_2, relu3_4, relu4_4, relu5_2) between the generated and the real image's features (as vggFeatures returns
+ * them; the real ones need no gradient).
  */
-export function contentStyle(fake: Map<string, Tensor>, real: Map<string, Tensor>): { content: Tensor; style: Tensor } {
+export function contentStyle(
+  fake: Map<string, Tensor>, real: Map<string, Tensor>,
+  taps: { content: readonly string[]; style: readonly string[] } = { content: CONTENT_TAPS, style: STYLE_TAPS },
+): { content: Tensor; style: Tensor } {
   return torch.scope(() => {
     const pick = (m: Map<string, Tensor>, t: string): Tensor => {
       const v = m.get(t);
       if (!v) throw new Error(`gfla: VGG19 tap '${t}' was not computed; loss.vgg.layers must include it`);
       return v;
     };
-    const content = CONTENT_TAPS.map((t) => torch.l1Loss(pick(fake, t), pick(real, t).detach())).reduce((a, b) => a.add(b));
-    const style = STYLE_TAPS.map((t) => torch.l1Loss(gram(pick(fake, t)), gram(pick(real, t)).detach())).reduce((a, b) => a.add(b));
+    const content = taps.content.map((t) => torch.l1Loss(pick(fake, t), pick(real, t).detach())).reduce((a, b) => a.add(b));
+    const style = taps.style.map((t) => torch.l1Loss(gram(pick(fake, t)), gram(pick(real, t)).detach())).reduce((a, b) => a.add(b));
     return { content, style };
   });
 }

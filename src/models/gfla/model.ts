@@ -17,7 +17,7 @@ import { attentionOf, usesFlow, validateGflaConfig, type GflaConfig } from './co
 import { ResDiscriminator } from './discriminator.js';
 import { GflaGenerator } from './generator.js';
 import { orthogonalInit } from './layers.js';
-import { affineRegularization, contentStyle, correctnessLoss, lsganLoss, vggFeatures, CONTENT_TAPS, STYLE_TAPS } from './losses.js';
+import { affineRegularization, contentStyle, correctnessLoss, lsganLoss, vggFeatures } from './losses.js';
 
 type Tensor = torch.Tensor;
 
@@ -213,9 +213,9 @@ export class GflaModel implements TrainableModel {
       } finally {
         this.discriminator.requiresGrad_(true);
       }
-      const taps = [...CONTENT_TAPS, ...STYLE_TAPS];
+      const taps = [...L.contentTaps, ...L.styleTaps];
       const real = torch.noGrad(() => vggFeatures(this.vgg, batch.imageB, taps, L.vggInput));
-      const { content, style } = contentStyle(vggFeatures(this.vgg, fake, taps, L.vggInput), real);
+      const { content, style } = contentStyle(vggFeatures(this.vgg, fake, taps, L.vggInput), real, { content: L.contentTaps, style: L.styleTaps });
       terms.push(['content_gen', content.mul(L.lambdaContent)], ['style_gen', style.mul(L.lambdaStyle)]);
       let total: Tensor | null = null;
       for (const [name, t] of terms) {

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import * as torch from '../../torch/index.js';
 import type { VggSection } from '../sections.js';
+import { Rng, deriveSeed } from '../../random.js';
 
 /** Where every family's config names the VGG19 weights file. */
 export const VGG_WEIGHTS_KEY = 'loss.vgg.weights';
@@ -198,26 +199,43 @@ export function loadVgg19(path: string, options: Vgg19Options & { configKey?: st
   return vgg;
 }
 
+/** The seed of the "random" VGG weights: one fixed feature network, the same on every machine and every run. */
+export const RANDOM_VGG_SEED = 0x76676719;
+
 /**
- * A state dict in torchvision's vgg19 layout (`features.N.weight/bias`, up to `lastLayer`) with small random weights
- * (He-normal, zero-mean biases of std 0.01), for tests and for running losses without the real file. The caller owns
- * the tensors.
+ * A state dict in torchvision's vgg19 layout (`features.N.weight/bias`, up to `lastLayer`) with He-normal weights and
+ * biases of std 0.01, drawn from our own generator at a fixed seed: the `"random"` value of `loss.vgg.weights`. It is
+ * the shippable stand-in for ImageNet VGG (a fixed random feature network) and what the tests use; it does not touch
+ * libtorch's generator, so a run resumes identically. The caller owns the tensors.
  */
-export function randomVgg19StateDict(lastLayer: Vgg19Tap = 'relu5_4'): Map<string, torch.Tensor> {
+export function randomVgg19StateDict(lastLayer: Vgg19Tap = 'relu5_4', seed = RANDOM_VGG_SEED): Map<string, torch.Tensor> {
   const last = vgg19TapIndex(lastLayer);
   const out = new Map<string, torch.Tensor>();
   for (const l of LAYOUT.layers) {
     if (l.index > last) break;
     if (l.kind !== 'conv') continue;
-    out.set(`features.${l.index}.weight`, torch.randn([l.outC, l.inC, 3, 3]).mul_(Math.sqrt(2 / (l.inC * 9))).keep());
-    out.set(`features.${l.index}.bias`, torch.randn([l.outC]).mul_(0.01).keep());
+    const rng = new Rng(deriveSeed(seed, l.index));
+    out.set(`features.${l.index}.weight`, torch.tensor(normals(rng, l.outC * l.inC * 9, Math.sqrt(2 / (l.inC * 9))), [l.outC, l.inC, 3, 3]).keep());
+    out.set(`features.${l.index}.bias`, torch.tensor(normals(rng, l.outC, 0.01), [l.outC]).keep());
+  }
+  return out;
+}
+
+/** n normal draws of standard deviation `std` (Box-Muller). */
+function normals(rng: Rng, n: number, std: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(1 - rng.next())) * std;
+    const a = 2 * Math.PI * rng.next();
+    out[i] = r * Math.cos(a);
+    if (i + 1 < n) out[i + 1] = r * Math.sin(a);
   }
   return out;
 }
 
 /**
  * The frozen VGG19 a family's losses read, from its config's `loss.vgg` section: torchvision's weights from
- * `weights`, built up to the deepest of `layers`. "random" gives small random weights (tests only). A missing file
+ * `weights`, built up to the deepest of `layers`. "random" gives the fixed random network of randomVgg19StateDict. A missing file
  * stops with an error naming it and the config key.
  */
 export function makeVgg(section: VggSection): Vgg19Features {

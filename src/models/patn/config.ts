@@ -107,6 +107,17 @@ export function patnDefaults(preset: Preset): PATNConfig {
       c.schedule.stages = [{ name: 'main', epochs: 50, decayEpochs: 50 }];
       return c;
     }
+    case 'synth': {
+      // The shipped synthetic checkpoint (README): Market's recipe narrowed to ngf 16 and 4 blocks so that 900
+      // iterations (4 s each) fit in the hour on one core; perceptual L1 on the fixed random VGG (weights "random").
+      const c = patnDefaults('small');
+      c.preset = 'synth';
+      c.generator = { ...c.generator, ngf: 16, nBlocks: 4 };
+      c.discriminator = { ...c.discriminator, ndf: 16, nBlocks: 1 };
+      c.loss.vgg.weights = 'random';
+      c.schedule = { unit: 'iterations', epochSize: 100, stages: [{ name: 'main', epochs: 6, decayEpochs: 3 }] };
+      return c;
+    }
     case 'tiny': {
       // For tests: a few thousand parameters, 32x16 images, random VGG weights.
       const c = official('market');

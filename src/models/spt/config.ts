@@ -169,6 +169,16 @@ export function sptDefaults(preset: Preset): SptConfig {
       c.schedule.stages = c.schedule.stages.map((s): StageSection => ({ ...s, epochs: 10, decayEpochs: 10 }));
       return c;
     }
+    case 'synth': {
+      // The shipped synthetic checkpoint (README): the small widths; the content term reads the fixed random VGG
+      // (weights "random"). Batch 4; the three stages split the hour on one core.
+      const c = sptDefaults('small');
+      c.preset = 'synth';
+      c.data.batchSize = 4;
+      c.loss.vgg.weights = 'random';
+      c.schedule = { unit: 'iterations', epochSize: 100, stages: [{ name: 'semantic', epochs: 6, decayEpochs: 0 }, { name: 'appearance', epochs: 5, decayEpochs: 0 }, { name: 'joint', epochs: 2, decayEpochs: 0 }] };
+      return c;
+    }
     case 'tiny': {
       // Tests: 64x32, a few thousand parameters per network, the face D on (so every path runs), random VGG16.
       const c = official(false);

@@ -13,8 +13,8 @@ export const VGG16_URL = 'https://download.pytorch.org/models/vgg16-397923af.pth
 const LAST_SHARED = 'relu3_3';
 
 /**
- * The frozen VGG16 front the config's `loss.vgg` names: torchvision's vgg16 weights from `weights` ("random": small
- * random weights, tests only), built up to the deepest of `layers` (at most relu3_3). forward() takes images in
+ * The frozen VGG16 front the config's `loss.vgg` names: torchvision's vgg16 weights from `weights` ("random": the fixed
+ * random network of randomVgg19StateDict), built up to the deepest of `layers` (at most relu3_3). forward() takes images in
  * [-1,1] and applies ImageNet normalisation, as for VGG19.
  */
 export function makeVgg16(section: VggSection): Vgg19Features {
