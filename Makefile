@@ -34,7 +34,7 @@ NATIVE_OBJ := $(patsubst native/%.cc,build/obj/%.o,$(NATIVE_SRC))
 ADDON := build/reposer.node
 TESTS = $(shell find dist/test -name '*.test.js' | sort)
 
-.PHONY: setup native gen build lint typecheck test test-slow demo bench-engine bench-models bench-data bench-eval bench-distributed bench-detect configs clean
+.PHONY: setup native gen build lint typecheck test test-slow demo bench-engine bench-models bench-data bench-eval bench-distributed bench-detect bench-quality bench-quality-train configs clean
 
 setup:
 	@bash scripts/setup.sh
@@ -97,6 +97,14 @@ bench-distributed: setup
 
 bench-detect: setup
 	node dist/bench/detect.js
+
+# Every shipped checkpoint and the baseline on held-out synthetic people (README, "Quality"); needs ../shared/data.
+bench-quality: setup
+	node dist/bench/quality.js
+
+# Retrains the shipped checkpoints and the ablations (about an hour a run on one core; not run by CI).
+bench-quality-train: setup
+	node dist/bench/quality-train.js
 
 # The preset files under configs/ from the typed defaults.
 configs: build

@@ -53,7 +53,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
   const predDir = (m: string): string => join(out, 'pred', m);
   for (const m of METHODS) {
-    const r = await predict(m, data, predDir(m), o.checkpoints);
+    const r = await predict(m === 'baseline' ? m : { runDir: checkpointDir(m, o.checkpoints) }, data, predDir(m));
     log(`${at()} ${LABELS[m]}: ${r.pairs} images in ${r.seconds.toFixed(1)} s`);
   }
   await copyTargets(data, predDir('real'));

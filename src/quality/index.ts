@@ -5,7 +5,9 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, 
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp, { type OverlayOptions, type Sharp } from 'sharp';
-import { openDataset, readAnnotationCsv } from '../data/index.js';
+import { PairLoader, openDataset, readAnnotationCsv } from '../data/index.js';
+import { formatNpy } from '../data/npy.js';
+import { loaderOptions } from '../models/registry.js';
 import { writeSynthDataset } from '../synth/index.js';
 import { writeBaselinePredictions } from '../baseline/index.js';
 import { generateDataset, loadModel } from '../generate/index.js';
@@ -65,6 +67,31 @@ export async function writeHeldOutSet(o: HeldOutOptions): Promise<{ data: string
   return { data: o.out, pairs: s.test.pairs };
 }
 
+/** One training run of the synthetic recipe: a shipped family checkpoint, or an ablation variant at the same budget. */
+export interface SynthRun {
+  name: string;
+  family: Family;
+  /** The config's `variant`; absent: the family's default (its full model). */
+  variant?: string;
+  ablation: boolean;
+}
+
+export const SYNTH_RUNS: readonly SynthRun[] = [
+  ...FAMILIES.map((family) => ({ name: family, family, ablation: false })),
+  ...([['defgan', 'baseline'], ['defgan', 'dsc'], ['gfla', 'baseline'], ['gfla', 'global-attn'], ['gfla', 'bi-sample'], ['spt', 'ts-pred'], ['spt', 'ts-gt']] as const)
+    .map(([family, variant]) => ({ name: `${family}-${variant}`, family, variant, ablation: true })),
+];
+
+/** The training set of the shipped checkpoints: `reposer data synth` with these options and Market's poses. */
+export const TRAIN_SET = { identities: 300, poses: 8, seed: 11 } as const;
+/** Market-1501's training annotations (the training set's poses). */
+export const MARKET_TRAIN_POSES = resolve(REPO, '../shared/data/market/market-annotation-train.csv');
+
+/** Where a run's packed checkpoint lives: checkpoints/<family>, or checkpoints/ablations/<family>-<variant>. */
+export function runCheckpointPath(run: SynthRun, checkpoints: string = SHIPPED_CHECKPOINTS): string {
+  return run.ablation ? join(checkpoints, 'ablations', run.name) : join(checkpoints, run.name);
+}
+
 /** The run directory of a family's checkpoint, or an error saying how to make it. */
 export function checkpointDir(family: Family, checkpoints: string = SHIPPED_CHECKPOINTS): string {
   const dir = join(checkpoints, family);
@@ -76,10 +103,11 @@ export function checkpointDir(family: Family, checkpoints: string = SHIPPED_CHEC
 }
 
 /**
- * Writes a method's image for every test pair of `data` to `out/<from>___<to>.png` (and, for the baseline and GFLA,
- * its flow under out/flows/). Returns the pair count and the seconds taken.
+ * Writes the baseline's image, or a checkpoint's (a run directory), for every test pair of `data` to
+ * `out/<from>___<to>.png` (and, where the method has one, its flow under out/flows/). Returns the pair count and the
+ * seconds taken.
  */
-export async function predict(method: Method, data: string, out: string, checkpoints: string = SHIPPED_CHECKPOINTS): Promise<{ pairs: number; seconds: number }> {
+export async function predict(method: 'baseline' | { runDir: string }, data: string, out: string): Promise<{ pairs: number; seconds: number }> {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const t0 = performance.now();
@@ -87,7 +115,7 @@ export async function predict(method: Method, data: string, out: string, checkpo
   if (method === 'baseline') {
     pairs = await writeBaselinePredictions({ data, out });
   } else {
-    const loaded = loadModel(checkpointDir(method, checkpoints));
+    const loaded = loadModel(method.runDir);
     try {
       pairs = await generateDataset(loaded, { data, out, workers: 0 });
     } finally {
@@ -255,11 +283,53 @@ export function packCheckpoint(runDir: string, dest: string, record: Omit<Traini
     torch.dispose([...tensors.values()]);
   }
   for (const f of ['config.json', 'log.jsonl']) copyFileSync(join(runDir, f), join(tmp, f));
-  writeFileSync(join(tmp, 'report.html'), renderReport(readRunDir(runDir), { maxSamples: 4 }));
+  writeFileSync(join(tmp, 'report.html'), renderReport(readRunDir(runDir), { maxSamples: 1 }));
   const full: TrainingRecord = { ...record, steps: step, seconds: Math.round(trainingSeconds(readFileSync(join(runDir, 'log.jsonl'), 'utf8'))) };
   writeFileSync(join(tmp, 'training.json'), `${JSON.stringify(full, null, 2)}\n`);
   rmSync(dest, { recursive: true, force: true });
   mkdirSync(dirname(dest), { recursive: true });
   renameSync(tmp, dest);
   return full;
+}
+
+/** The fixed input of a checkpoint's stored reference: two pairs of unseen people in sampler poses (no Market file). */
+const REFERENCE_SET = { identities: 2, poses: 2, seed: 5, posesFrom: null } as const;
+/** The reference's tolerance (max |difference|, images in [-1,1]): float sums reorder with the thread count. */
+export const REFERENCE_TOLERANCE = 2e-4;
+
+/**
+ * A checkpoint's output on the fixed reference input, as float32 (n,3,H,W) values in [-1,1] with its shape. `scratch`
+ * is a folder the input set is written to (replaced).
+ */
+export async function referenceOutput(runDir: string, scratch: string): Promise<{ values: Float32Array; shape: number[] }> {
+  const held = await writeHeldOutSet({ out: scratch, ...REFERENCE_SET });
+  const loaded = loadModel(runDir);
+  const loader = new PairLoader(await openDataset(held.data, { split: 'test' }), {
+    ...loaderOptions(loaded.family, loaded.cfg, { seed: 0, workers: 0, shuffle: false }), batchSize: held.pairs, augment: null,
+  });
+  try {
+    for await (const batch of loader.batches(0)) {
+      try {
+        return torch.scope(() => {
+          const g = torch.noGrad(() => loaded.model.generate(batch)).to('float32').contiguous();
+          return { values: Float32Array.from(g.data() as Float32Array), shape: g.shape.map(Number) };
+        });
+      } finally {
+        torch.dispose(Object.values(batch));
+      }
+    }
+    throw new Error(`reference: ${held.data} gave no batch`);
+  } finally {
+    await loader.close();
+    loaded.model.dispose();
+  }
+}
+
+/** Writes `runDir/reference.npy`, the checkpoint's output on the fixed reference input (what the tests compare). */
+export async function writeReference(runDir: string, scratch: string): Promise<void> {
+  const r = await referenceOutput(runDir, scratch);
+  const path = join(runDir, 'reference.npy');
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, formatNpy(r.values, r.shape));
+  renameSync(tmp, path);
 }
