@@ -5,6 +5,7 @@ import {
   DefGanDiscriminator, DefGanGenerator, buildDefGanNetworks, defganDefaults, deformableSkip, identityAffines, nearestNeighbourLoss,
   translationAffines,
 } from '../../../src/models/defgan/index.js';
+import { PRESETS } from '../../../src/models/registry.js';
 import { partAffines } from '../../../src/pose/index.js';
 
 // Counted from the official Keras code (conditional_gan.py) layer by layer: the issue's 82.08 M, 61.1 M and 2.80 M.
@@ -142,7 +143,7 @@ test('generator variants and the conditional D run on the tiny config with the r
 
 test('configs/defgan/<preset>.json resolve to the typed defaults', async () => {
   const { resolveModelConfig } = await import('../../../src/models/registry.js');
-  for (const preset of ['deepfashion', 'market', 'small', 'tiny'] as const) {
+  for (const preset of PRESETS) {
     assert.deepEqual(resolveModelConfig({ file: `configs/defgan/${preset}.json` }), defganDefaults(preset), preset);
   }
   const df = defganDefaults('deepfashion');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import * as torch from '../../../src/torch/index.js';
-import { getModel, resolveModelConfig } from '../../../src/models/index.js';
+import { getModel, PRESETS, resolveModelConfig } from '../../../src/models/index.js';
 import { patnDefaults, type PATNConfig } from '../../../src/models/patn/config.js';
 import { buildDiscriminators, buildGenerator } from '../../../src/models/patn/model.js';
 import { makeVgg, VGG_WEIGHTS_KEY } from '../../../src/models/layers/vgg.js';
@@ -120,7 +120,7 @@ test('ImagePool returns stored history once full and keeps its size', () => {
 });
 
 test('config files configs/patn/*.json resolve to the typed defaults, with the official values', () => {
-  for (const preset of ['deepfashion', 'market', 'small', 'tiny'] as const) {
+  for (const preset of PRESETS) {
     const cfg = resolveModelConfig({ file: join(root, 'configs', 'patn', `${preset}.json`) }) as PATNConfig;
     assert.deepEqual(cfg, patnDefaults(preset), preset);
   }

@@ -5,7 +5,7 @@ import { Pg2G1, Pg2G2, buildPg2Networks, pg2Defaults, pg2Stage1Steps } from '../
 import { poseMaskL1, pg2DiscriminatorLoss } from '../../../src/models/pg2/losses.js';
 import { tfSamePadding } from '../../../src/models/pg2/tf-same-conv.js';
 import { pg2TinyBatch } from '../../helpers/poses.js';
-import { countParameters, getModel } from '../../../src/models/registry.js';
+import { countParameters, getModel, PRESETS } from '../../../src/models/registry.js';
 import { diskMaps } from '../../../src/pose/index.js';
 
 // Counted from the official TF code (models.py / models256.py / wgan_gp_128x64.py) layer by layer; see
@@ -120,7 +120,7 @@ test("'pg2' is registered with its four presets and refuses mis-sized batches by
 
 test('configs/pg2/<preset>.json resolve to the typed defaults (the files are the official settings, in sync)', async () => {
   const { resolveModelConfig } = await import('../../../src/models/registry.js');
-  for (const preset of ['deepfashion', 'market', 'small', 'tiny'] as const) {
+  for (const preset of PRESETS) {
     const cfg = resolveModelConfig({ file: `configs/pg2/${preset}.json` });
     assert.deepEqual(cfg, pg2Defaults(preset), preset);
   }

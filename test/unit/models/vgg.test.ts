@@ -64,6 +64,23 @@ test('injected random weights load; weights get no gradient, the input does', ()
   assert.equal(torch.memory().numTensors, before, 'no tensors leak');
 });
 
+test('"random" VGG weights are one fixed network: the same on every call, whatever the torch seed, He-scaled', () => {
+  torch.manualSeed(1);
+  const a = randomVgg19StateDict('relu1_2');
+  torch.manualSeed(2);
+  const b = randomVgg19StateDict('relu1_2');
+  const c = randomVgg19StateDict('relu1_2', 12345);
+  try {
+    for (const [k, v] of a) assert.deepEqual(Array.from(v.data() as Float32Array), Array.from(b.get(k)!.data() as Float32Array), k);
+    const w = a.get('features.2.weight')!;
+    const std = torch.scope(() => w.std().item());
+    assert.ok(Math.abs(std - Math.sqrt(2 / (64 * 9))) < 0.005, `conv1_2 std ${std}`);
+    assert.notDeepEqual(Array.from(c.get('features.0.weight')!.data() as Float32Array), Array.from(a.get('features.0.weight')!.data() as Float32Array));
+  } finally {
+    torch.dispose([...a.values(), ...b.values(), ...c.values()]);
+  }
+});
+
 test('a state dict without the needed keys is refused, naming them', () => {
   const state = randomVgg19StateDict('relu1_1');
   const vgg = new Vgg19Features({ lastLayer: 'relu1_2' });

@@ -146,6 +146,22 @@ test('real annotation rows drive the renderer (poses-from)', { skip: !existsSync
   }
 });
 
+test('the test split takes its poses from testPosesFrom, the train split from posesFrom; testFraction 1 holds out everyone', () => {
+  const pose = (y: number): Pose => Float32Array.from({ length: 36 }, (_, i) => (i % 2 === 0 ? y + i : 10 + (i % 7))) as Pose;
+  const trainPoses = [pose(1), pose(2)];
+  const testPoses = [pose(3)];
+  const plan = planSynthDataset({ ...OPTIONS, out: 'unused', identities: 5, poses: 2, posesFrom: trainPoses, testPosesFrom: testPoses });
+  const key = (p: Pose): string => Array.from(p).join(',');
+  for (const img of plan) {
+    const allowed = (img.split === 'test' ? testPoses : trainPoses).map(key);
+    assert.ok(allowed.includes(key(img.pose)), `${img.name} (${img.split}) draws from its split's poses`);
+  }
+  assert.ok(plan.some((i) => i.split === 'test') && plan.some((i) => i.split === 'train'));
+  const all = planSynthDataset({ ...OPTIONS, out: 'unused', identities: 3, poses: 2, testFraction: 1 });
+  assert.deepEqual(new Set(all.map((i) => i.split)), new Set(['test']));
+  assert.throws(() => planSynthDataset({ ...OPTIONS, out: 'unused', identities: 3, poses: 2, testPosesFrom: [] }), /--test-poses-from: the annotation CSV has no rows/);
+});
+
 test('--image-format png keeps the rendered pixels exactly', async () => {
   const dir = tmp();
   try {
