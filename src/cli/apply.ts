@@ -1,7 +1,8 @@
-// `reposer animate` and `reposer augment`: thin shells over src/apply.
+// `reposer animate`, `augment`, `transfer-texture` and `edit-parsing`: thin shells over src/apply.
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { animate, augmentDataset, parsePoseSequence } from '../apply/index.js';
+import { writeFileSync, renameSync } from 'node:fs';
+import { animate, augmentDataset, editParsing, parsePoseSequence, transferTexture, GARMENT_LABELS } from '../apply/index.js';
 import { loadModel, parsePose } from '../generate/index.js';
 import { nonNegativeInt, positiveInt, positiveNumber } from './options.js';
 
@@ -14,6 +15,29 @@ interface AnimateCliOptions {
   fps: number;
   poseFps?: number;
   batchSize: number;
+}
+
+interface ParsingCliOptions {
+  checkpoint: string;
+  data: string;
+  split: string;
+  out: string;
+}
+
+/** Writes PNG bytes atomically. */
+function writePng(path: string, bytes: Buffer): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, path);
+}
+
+/** --garment names, comma-separated, as parsing labels. */
+function garments(value: string): number[] {
+  return value.split(',').map((name) => {
+    const label = GARMENT_LABELS[name.trim()];
+    if (label === undefined) throw new Error(`--garment: '${name}' is not one of ${Object.keys(GARMENT_LABELS).join(', ')}`);
+    return label;
+  });
 }
 
 interface AugmentCliOptions {
@@ -95,6 +119,51 @@ Example:
         console.log(`augmented ${r.identities} identities: ${r.images} images in ${o.out} (${r.generated} generated now); annotations ${r.annotationFile}`);
       } finally {
         bar?.stop();
+        loaded.model.dispose();
+      }
+    });
+
+  program.command('transfer-texture')
+    .description("SPT's texture transfer: the receiver wearing the donor's garment, through their parsing maps")
+    .requiredOption('--checkpoint <run_dir>', 'an SPT run directory (e.g. checkpoints/spt)')
+    .requiredOption('--data <dir>', 'a dataset with parsing maps, at the model\'s frame')
+    .option('--split <name>', 'the split the images are in', 'test')
+    .requiredOption('--donor <name>', 'the image whose garment is taken')
+    .requiredOption('--receiver <name>', 'the image of the person who gets it (pose, shape and the rest stay)')
+    .option('--garment <names>', `garments carried over, comma-separated: ${Object.keys(GARMENT_LABELS).join(', ')}`, garments, [GARMENT_LABELS['upper-clothes'] as number])
+    .requiredOption('--out <file.png>', 'the result')
+    .addHelpText('after', `
+Example:
+  reposer transfer-texture --checkpoint checkpoints/spt --data runs/demo/data --donor 0001_c1s1_000001_00.png --receiver 0002_c1s1_000001_00.png --garment upper-clothes,pants --out swap.png`)
+    .action(async (o: ParsingCliOptions & { donor: string; receiver: string; garment: number[] }) => {
+      const loaded = loadModel(o.checkpoint, { notice: (line) => console.error(line) });
+      try {
+        writePng(o.out, await transferTexture(loaded, { data: o.data, split: o.split, donor: o.donor, receiver: o.receiver, labels: o.garment }));
+        console.log(`wrote ${o.out}: ${o.receiver} wearing the garment of ${o.donor}`);
+      } finally {
+        loaded.model.dispose();
+      }
+    });
+
+  program.command('edit-parsing')
+    .description("SPT's parsing editing: an image regenerated after its parsing map is edited (a PNG of labels 0..9)")
+    .requiredOption('--checkpoint <run_dir>', 'an SPT run directory (e.g. checkpoints/spt)')
+    .requiredOption('--data <dir>', 'a dataset with parsing maps, at the model\'s frame')
+    .option('--split <name>', 'the split the image is in', 'test')
+    .requiredOption('--image <name>', 'the image to regenerate')
+    .requiredOption('--parsing <labels.png>', "its edited parsing map: labels 0..9 (the dataset's parsing/<split>/<stem>.png is the unedited one)")
+    .requiredOption('--out <file.png>', 'the result')
+    .addHelpText('after', `
+Labels: 0 background, 1 face, 2 hair, 3 upper clothes, 4 pants, 5 skirt, 6 left arm, 7 right arm, 8 left leg, 9 right leg.
+
+Example:
+  reposer edit-parsing --checkpoint checkpoints/spt --data runs/demo/data --image 0001_c1s1_000001_00.png --parsing edited.png --out edited-person.png`)
+    .action(async (o: ParsingCliOptions & { image: string; parsing: string }) => {
+      const loaded = loadModel(o.checkpoint, { notice: (line) => console.error(line) });
+      try {
+        writePng(o.out, await editParsing(loaded, { data: o.data, split: o.split, image: o.image, parsing: o.parsing }));
+        console.log(`wrote ${o.out}: ${o.image} regenerated to ${o.parsing}`);
+      } finally {
         loaded.model.dispose();
       }
     });

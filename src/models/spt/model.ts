@@ -348,6 +348,25 @@ export class SptModel implements TrainableModel {
     }
   }
 
+  /**
+   * A -> B rendered to a parsing the caller gives, (N,H,W) int64 labels 0..9, instead of the one the variant reads: what
+   * SPT's applications do (texture transfer renders A's clothes to B's parsing; parsing editing renders an image to
+   * its edited parsing).
+   */
+  generateWithParsing(batch: PairBatch, parsingB: torch.Tensor): torch.Tensor {
+    const was = this.generator.training;
+    this.generator.eval();
+    try {
+      return torch.noGrad(() => torch.scope(() => {
+        const p = this.prepare(batch);
+        checkLabels(parsingB, 'parsingB', p.n, [this.cfg.image.height, this.cfg.image.width]);
+        return this.forwardAB(batch, p, foregroundChannels(parsingB));
+      }));
+    } finally {
+      this.generator.train(was);
+    }
+  }
+
   /** The target parsing G_S predicts, (N,H,W) int64 labels (argmax of its softmax). */
   predictParsing(batch: PairBatch): torch.Tensor {
     const was = this.generator.training;
