@@ -1,6 +1,6 @@
 // GFLA trains a few steps of each stage on a tiny synthetic batch (the target is the source shifted, so a flow can
-// explain it): the flow stage's correctness falls, then the whole model's L1 falls, every loss stays finite and
-// nothing leaks.
+// explain it): the flow stage's correctness falls, then the whole model's reconstruction objective falls, every loss
+// stays finite and nothing leaks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../../src/torch/index.js';
@@ -25,7 +25,7 @@ function shiftedPair(n: number, frame: [number, number]): PairBatch {
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-test('GFLA tiny: the flow stage lowers the correctness loss, the main stage lowers L1, losses finite, no leaks', () => {
+test('GFLA tiny: the flow stage lowers the correctness loss, the main stage lowers L1 + content + style, losses finite, no leaks', () => {
   torch.manualSeed(0);
   const cfg = gflaDefaults('tiny');
   cfg.schedule.stages[0] = { name: 'flow', epochs: 6, decayEpochs: 0 };
@@ -46,15 +46,17 @@ test('GFLA tiny: the flow stage lowers the correctness loss, the main stage lowe
     assert.equal(torch.memory().numTensors, live, 'flow steps leave no tensors behind');
     assert.equal(model.currentStage, 'main');
     assert.ok(mean(flow.slice(-3)) < flow[0]!, `correctness falls: ${flow.map((v) => v.toFixed(4)).join(' ')}`);
-    const l1: number[] = [];
+    const reconstruction: number[] = [];
     for (let i = 0; i < 6; i++) {
       const l = model.trainStep(batch);
       // The first main step creates the whole generator's and the discriminator's Adam state.
       if (i === 0) live = torch.memory().numTensors;
       for (const [k, v] of Object.entries(l)) assert.ok(Number.isFinite(v), `${k} = ${v}`);
-      l1.push(l.app_gen as number);
+      // The weighted terms as logged. Style (x500) dominates the first steps and may buy its fall with some L1, so
+      // the three reconstruction terms are judged together.
+      reconstruction.push((l.app_gen as number) + (l.content_gen as number) + (l.style_gen as number));
     }
-    assert.ok(mean(l1.slice(-3)) < l1[0]!, `app_gen (L1) falls: ${l1.map((v) => v.toFixed(4)).join(' ')}`);
+    assert.ok(mean(reconstruction.slice(-3)) < reconstruction[0]!, `app_gen + content_gen + style_gen falls: ${reconstruction.map((v) => v.toFixed(4)).join(' ')}`);
     assert.equal(torch.memory().numTensors, live, 'steps leave no tensors behind');
     const out = model.generate(batch);
     assert.deepEqual(out.shape, [2, 3, 64, 32]);
