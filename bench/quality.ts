@@ -10,9 +10,8 @@
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { openDataset } from '../src/data/index.js';
 import {
-  FAMILIES, MARKET_TEST_POSES, SHIPPED_CHECKPOINTS, SYNTH_RUNS, copyTargets, predict, readTrainingRecord, runCheckpointPath, score,
+  FAMILIES, MARKET_TEST_POSES, SHIPPED_CHECKPOINTS, SYNTH_RUNS, copyTargets, firstPairPerPerson, predict, readTrainingRecord, runCheckpointPath, score,
   writeComparisonPicture, writeHeldOutSet, writeJson,
 } from '../src/quality/index.js';
 
@@ -98,14 +97,8 @@ const claims = [
   ordering('SPT (reference, no claim): E2E against TS-GT, the true target parsing (SSIM)', ['spt', 'spt-ts-gt'], 'ssim_gfla', true),
 ];
 
-const ds = await openDataset(data, { split: 'test' });
-const rows = new Map<string, { from: string; to: string }>();
-for (const p of ds.pairs) {
-  const id = p.from.slice(0, p.from.indexOf('_'));
-  if (!rows.has(id) && rows.size < 8) rows.set(id, p);
-}
 const picture = join(out, 'quality.png');
-await writeComparisonPicture(picture, data, [...rows.values()], [
+await writeComparisonPicture(picture, data, await firstPairPerPerson(data, 8), [
   { label: 'source', dir: 'source' }, { label: 'target pose', dir: 'pose' },
   ...['baseline', ...FAMILIES].map((n) => ({ label: n, dir: join(out, 'pred', n) })),
   { label: 'ground truth', dir: 'target' },

@@ -171,6 +171,17 @@ export async function score(pred: string, data: string, o: ScoreOptions): Promis
   return out;
 }
 
+/** The first test pair of each person (identity: the name before its first '_'), at most `max` of them: a picture's rows. */
+export async function firstPairPerPerson(data: string, max = Infinity): Promise<{ from: string; to: string }[]> {
+  const ds = await openDataset(data, { split: 'test' });
+  const rows = new Map<string, { from: string; to: string }>();
+  for (const p of ds.pairs) {
+    const id = p.from.slice(0, p.from.indexOf('_'));
+    if (!rows.has(id) && rows.size < max) rows.set(id, { from: p.from, to: p.to });
+  }
+  return [...rows.values()];
+}
+
 export interface PictureColumn {
   label: string;
   /** A folder of `<from>___<to>.png`, or 'source' / 'pose' / 'target' for the pair's own images. */
