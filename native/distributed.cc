@@ -10,6 +10,7 @@
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/autograd/custom_function.h>
 #endif
 
 #include <chrono>
@@ -55,6 +56,25 @@ c10::intrusive_ptr<c10d::Store> open_store(const std::string& spec, int rank, in
 void wait_all(std::vector<c10::intrusive_ptr<c10d::Work>>& works) {
   for (auto& w : works) w->wait();
 }
+
+at::Tensor summed_over_ranks(const at::Tensor& t, const char* op) {
+  std::vector<at::Tensor> one{t.detach().clone(at::MemoryFormat::Contiguous)};
+  current_group(op).allreduce(one)->wait();
+  return one[0];
+}
+
+// The sum over the ranks as an autograd node: its backward sums the incoming gradients over the ranks too, since every
+// rank's loss depends on every rank's input through the sum. Synchronised batch norm reduces its statistics with it,
+// so the cross-rank terms of the input gradient arrive without a hand-written backward. Every rank must run the same
+// forwards and backwards in the same order, as it must for the gradient all-reduce anyway.
+struct SumOverRanks : public torch::autograd::Function<SumOverRanks> {
+  static at::Tensor forward(torch::autograd::AutogradContext*, const at::Tensor& input) {
+    return summed_over_ranks(input, "distSumOverRanks");
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext*, torch::autograd::variable_list grads) {
+    return {summed_over_ranks(grads[0], "distSumOverRanks (backward)")};
+  }
+};
 #else
 [[noreturn]] void no_gloo(const char* op) {
   throw std::runtime_error(std::string(op) +
@@ -148,6 +168,22 @@ napi_value dist_all_reduce_mean(napi_env env, napi_callback_info info) {
   })
 }
 
+// distSumOverRanks(tensor): a new tensor, the sum of `tensor` over the ranks, differentiable (see SumOverRanks).
+napi_value dist_sum_over_ranks(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Context* ctx = context_of(env, info, &argc, argv);
+  REPOSER_GUARD("distSumOverRanks", "tensor", 1, {
+    at::Tensor& input = arg_tensor(env, ctx, argv[0], "tensor");
+#ifdef REPOSER_GLOO
+    current_group("distSumOverRanks");
+    return ret_tensor(env, ctx, SumOverRanks::apply(input));
+#else
+    no_gloo("distSumOverRanks");
+#endif
+  })
+}
+
 // distBroadcast(tensors, root): every rank's tensors take root's values (in place).
 napi_value dist_broadcast(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -219,6 +255,7 @@ napi_value dist_available(napi_env env, napi_callback_info info) {
 void register_distributed(napi_env env, napi_value exports, Context* ctx) {
   define(env, exports, ctx, "distInit", dist_init);
   define(env, exports, ctx, "distAllReduceMean", dist_all_reduce_mean);
+  define(env, exports, ctx, "distSumOverRanks", dist_sum_over_ranks);
   define(env, exports, ctx, "distBroadcast", dist_broadcast);
   define(env, exports, ctx, "distBarrier", dist_barrier);
   define(env, exports, ctx, "distDestroy", dist_destroy);

@@ -27,6 +27,11 @@ export interface DataSection {
   flip: boolean;
   /** How the pose maps the model reads are drawn from the keypoints (see src/pose/heatmaps.ts poseMaps). */
   pose: PoseEncoding;
+  /**
+   * Data-parallel training only: batch norm layers normalise with the statistics of the combined batch over every rank
+   * (PyTorch's SyncBatchNorm) instead of each rank's share. Off by default, as DDP leaves it.
+   */
+  syncBatchNorm: boolean;
   /** Random affine per image (GFLA's Market training); absent or null for none. */
   affine?: AffineSection | null;
 }

@@ -1,7 +1,7 @@
 // Data-parallel collectives over libtorch's c10d (Gloo): one process group per process. The trainer uses these to
 // average gradients across ranks before each optimiser step (src/train/distributed.ts).
 import { native as N } from './native.js';
-import type { Tensor } from './tensor.js';
+import { Tensor } from './tensor.js';
 
 export interface GroupOptions {
   /** `file:PATH` (ranks on one machine share the file) or `tcp:HOST:PORT` (rank 0 serves the store there). */
@@ -30,6 +30,14 @@ export function init(o: GroupOptions): void {
  */
 export function allReduceMean(tensors: readonly Tensor[], bucketBytes = 25 * 2 ** 20): void {
   if (tensors.length > 0) N.distAllReduceMean(tensors.map((t) => t.handle), bucketBytes);
+}
+
+/**
+ * A new tensor: `t` summed over the ranks. Differentiable: its backward sums the gradients over the ranks as well, as
+ * the cross-rank terms of a synchronised batch norm's input gradient need. Every rank must call it in the same order.
+ */
+export function sumOverRanks(t: Tensor): Tensor {
+  return new Tensor(N.distSumOverRanks(t.handle));
 }
 
 /** Every rank's tensors take rank `root`'s values, in place. */

@@ -34,6 +34,7 @@ export interface NativeCore {
   cudaBf16Supported(): boolean;
   distInit(store: string, rank: number, worldSize: number, timeoutMs: number): void;
   distAllReduceMean(handles: number[], bucketBytes: number): void;
+  distSumOverRanks(handle: number): number;
   distBroadcast(handles: number[], root: number): void;
   distBarrier(): void;
   distDestroy(): void;

@@ -18,6 +18,18 @@ export interface DataParallelOptions {
   timeoutMs?: number;
 }
 
+/**
+ * Makes every batch norm layer of the model normalise with statistics summed by `sumOverRanks` (SyncBatchNorm). A
+ * single process passes the identity, a world of one, so that its run computes exactly what each rank computes.
+ */
+export function synchroniseBatchNorm(model: TrainableModel, sumOverRanks: (t: torch.Tensor, layer: string) => torch.Tensor): void {
+  for (const [net, m] of model.modules()) {
+    for (const [name, layer] of m.namedModules()) {
+      if (layer instanceof torch.nn.BatchNorm2d) layer.sumOverRanks = (t) => sumOverRanks(t, `${net}.${name}`);
+    }
+  }
+}
+
 /** The rank's generator-state key in a checkpoint's rng.safetensors. */
 export const rngKey = (rank: number): string => (rank === 0 ? 'cpu' : `cpu.rank${rank}`);
 
@@ -47,11 +59,13 @@ export class RankGroup {
     }
   }
 
-  /** Makes every rank start from rank 0's weights and averages gradients before each of the model's optimiser steps. */
-  attach(model: TrainableModel): void {
-    for (const [, m] of model.modules()) {
-      const state = m.stateDict();
-      this.collective('the weight broadcast', () => torch.distributed.broadcast([...state.values()], 0));
+  /**
+   * Makes every rank start from rank 0's weights and averages gradients before each of the model's optimiser steps;
+   * with `syncBatchNorm`, every batch norm layer normalises with the statistics of all ranks' batches.
+   */
+  attach(model: TrainableModel, syncBatchNorm: boolean): void {
+    if (syncBatchNorm) {
+      synchroniseBatchNorm(model, (t, layer) => this.collective(`the batch norm statistics of ${layer}`, () => torch.distributed.sumOverRanks(t)));
     }
     for (const [name, opt] of model.optimizers()) {
       if (!(opt instanceof Optimizer)) throw new Error(`train: data-parallel training needs the model's optimisers to be reposer optimisers; '${name}' is not`);

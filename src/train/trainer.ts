@@ -19,7 +19,7 @@ import '../models/index.js';
 import { listCheckpoints, loadCheckpoint, saveCheckpoint, type LoaderPosition } from './checkpoint.js';
 import { writeSampleGrid } from './samples.js';
 import { runAt, type Precision } from './precision.js';
-import { RankGroup, rngKey, type DataParallelOptions } from './distributed.js';
+import { RankGroup, rngKey, synchroniseBatchNorm, type DataParallelOptions } from './distributed.js';
 import { deriveSeed } from '../random.js';
 
 export interface TrainOptions {
@@ -215,7 +215,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   } else if (leader) {
     saveResolvedConfig(runDir, cfg);
   }
-  group?.attach(model);
+  if (group) group.attach(model, cfg.data.syncBatchNorm);
+  else if (cfg.data.syncBatchNorm) synchroniseBatchNorm(model, (t) => t.clone());
   const runStep = runAt(o.precision ?? 'fp32', 'train', o.notice ?? ((line) => console.warn(line)));
   const loader = new PairLoader(train, {
     ...loaderOptions(family, cfg, { seed, workers: o.workers ?? 1 }),

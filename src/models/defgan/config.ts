@@ -59,7 +59,7 @@ export function defganDefaults(preset: Preset): DefGanConfig {
     preset: fashion ? 'deepfashion' : 'market',
     variant: 'full',
     image: fashion ? { height: 256, width: 256 } : { height: 128, width: 64 },
-    data: { batchSize: fashion ? 2 : 4, flip: false, pose: { kind: 'gaussian', sigma: 6 } },
+    data: { batchSize: fashion ? 2 : 4, flip: false, syncBatchNorm: false, pose: { kind: 'gaussian', sigma: 6 } },
     generator: {
       poseChannels: 18,
       encoderChannels: fashion ? [64, 128, 256, 512, 512, 512, 512] : [64, 128, 256, 512, 512, 512],

@@ -113,7 +113,7 @@ export function gflaDefaults(preset: Preset): GflaConfig {
     // The official pose maps are Gaussians of sigma 6 (util/pose_utils.py cords_to_map). Market trains on random
     // affines (data/market_dataset.py, base_dataset.py): the source ±5°, ±5 px, scale 0.95-1.05; the target a
     // reduced draw (angle x0.2, shift x0.5, scale 1). The official fill is grey; the loader's is the border pixel.
-    data: { batchSize: 8, flip: false, pose: { kind: 'gaussian', sigma: 6 }, affine: fashion ? null : structuredClone(MARKET_AFFINE) },
+    data: { batchSize: 8, flip: false, syncBatchNorm: false, pose: { kind: 'gaussian', sigma: 6 }, affine: fashion ? null : structuredClone(MARKET_AFFINE) },
     generator: {
       imageChannels: 3, poseChannels: 18, ngf: 64, imgF: 512, layers: 3, numBlocks: 2,
       attnLayers: fashion ? [2, 3] : [2], kernelSizes: fashion ? [5, 3] : [3],

@@ -74,7 +74,7 @@ export function patnDefaults(preset: Preset): PATNConfig {
       image: fashion ? { height: 256, width: 176 } : { height: 128, width: 64 },
       // DeepFashion's official pose maps were stored as uint8 (only each joint's pixel survives); Market's as
       // float Gaussians of sigma 6 (tool/generate_pose_map_{fashion,market}.py).
-      data: { batchSize: fashion ? 7 : 32, flip: false, pose: fashion ? { kind: 'peak' } : { kind: 'gaussian', sigma: 6 } },
+      data: { batchSize: fashion ? 7 : 32, flip: false, syncBatchNorm: false, pose: fashion ? { kind: 'peak' } : { kind: 'gaussian', sigma: 6 } },
       generator: { ngf: 64, nBlocks: 9, nDownsampling: 2, norm, dropout: true, imageChannels: 3, poseChannels: 18, initStd: 0.02 },
       discriminator: { ndf: 64, nBlocks: 3, nDownsampling: 2, norm, dropout: true, shape: true, appearance: true, poolSize: fashion ? 0 : 50, dgRatio: 1 },
       loss: {

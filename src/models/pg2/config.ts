@@ -49,7 +49,7 @@ export function pg2Defaults(preset: Preset): Pg2Config {
     model: 'pg2',
     preset: fashion ? 'deepfashion' : 'market',
     image: fashion ? { height: 256, width: 256 } : { height: 128, width: 64 },
-    data: { batchSize: fashion ? 1 : 16, flip: false, pose: { kind: 'disks', radius: 4 } },
+    data: { batchSize: fashion ? 1 : 16, flip: false, syncBatchNorm: false, pose: { kind: 'disks', radius: 4 } },
     generator: { poseChannels: 18, hidden: 128, zNum: 64, repeatNum: fashion ? 6 : 5, g2Skips: fashion ? 'all' : 'skipFirst' },
     discriminator: { dim: 64, layers: fashion ? 5 : 4, seesG1: !fashion },
     loss: { lambdaL1: fashion ? 50 : 10 },

@@ -111,7 +111,7 @@ export function sptDefaults(preset: Preset): SptConfig {
     variant: 'e2e',
     image: fashion ? { height: 256, width: 256 } : { height: 128, width: 64 },
     // Chosen by the brief from the paper: batch 4 DeepFashion, 16 Market.
-    data: { batchSize: fashion ? 4 : 16, flip: false, pose: { kind: 'gaussian', sigma: 6 } },
+    data: { batchSize: fashion ? 4 : 16, flip: false, syncBatchNorm: false, pose: { kind: 'gaussian', sigma: 6 } },
     generator: {
       semantic: { ngf: 64, downs: 3, blocks: fashion ? 6 : 4, scale: fashion ? 2 : 1 },
       appearance: {

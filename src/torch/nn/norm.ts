@@ -1,5 +1,5 @@
 // Batch and instance normalisation over (N, C, H, W), with PyTorch's buffers and running-statistics rules.
-import type { Tensor } from '../tensor.js';
+import { noGrad, tensor, type Tensor } from '../tensor.js';
 import { batchNorm, instanceNorm, ones, zeros } from '../gen/ops.js';
 import { Module } from './module.js';
 import { expect4d, int } from './check.js';
@@ -57,6 +57,13 @@ abstract class NormBase extends Module {
  * trackRunningStats.
  */
 export class BatchNorm2d extends NormBase {
+  /**
+   * Set for a synchronised batch norm (SyncBatchNorm) in data-parallel training: sums a tensor over the ranks,
+   * differentiably (torch.distributed.sumOverRanks). Training then normalises with the statistics of the combined
+   * batch of every rank, and the input gradient carries the other ranks' terms. null: this process's batch alone.
+   */
+  sumOverRanks: ((t: Tensor) => Tensor) | null = null;
+
   constructor(numFeatures: number, options: NormOptions = {}) {
     super('BatchNorm2d', numFeatures, options, { affine: true, track: true });
   }
@@ -71,9 +78,34 @@ export class BatchNorm2d extends NormBase {
     }
     // Without running statistics, eval mode also normalises with the batch's own (as PyTorch).
     const useBatchStats = this.training || (this.runningMean === null && this.runningVar === null);
+    if (useBatchStats && this.sumOverRanks) return this.synchronised(input, this.sumOverRanks, factor);
     const passStats = !this.training || this.trackRunningStats;
     return batchNorm(input, passStats ? this.runningMean : null, passStats ? this.runningVar : null, this.weight, this.bias,
       useBatchStats, factor, this.eps);
+  }
+
+  /**
+   * Batch norm over every rank's batch: the mean, then the biased variance about it (two passes, as precise as the
+   * single-process kernel), each a per-channel sum over the ranks; running statistics take the unbiased variance.
+   */
+  private synchronised(input: Tensor, sumOverRanks: (t: Tensor) => Tensor, factor: number): Tensor {
+    const [n, c, h, w] = input.shape as [number, number, number, number];
+    const counted = sumOverRanks(tensor([n * h * w], [1], { dtype: 'float64' }));
+    const count = counted.item() as number;
+    counted.dispose();
+    const mean = sumOverRanks(input.sum([0, 2, 3])).div(count);
+    const centred = input.sub(mean.view([1, c, 1, 1]));
+    const variance = sumOverRanks(centred.square().sum([0, 2, 3])).div(count);
+    let out = centred.mul(variance.add(this.eps).rsqrt().view([1, c, 1, 1]));
+    if (this.weight && this.bias) out = out.mul(this.weight.view([1, c, 1, 1])).add(this.bias.view([1, c, 1, 1]));
+    if (this.training && this.runningMean && this.runningVar) {
+      const [runningMean, runningVar] = [this.runningMean, this.runningVar];
+      noGrad(() => {
+        runningMean.mul_(1 - factor).add_(mean.detach().mul(factor));
+        runningVar.mul_(1 - factor).add_(variance.detach().mul((factor * count) / Math.max(1, count - 1)));
+      });
+    }
+    return out;
   }
 }
 

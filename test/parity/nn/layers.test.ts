@@ -26,6 +26,11 @@ interface LayerCase {
 // single-threaded oracle: allow 1e-4 absolute on those.
 const convTol = { atol: 1e-4, rtol: 1e-4 };
 
+function synchronised(bn: torch.nn.BatchNorm2d): torch.nn.BatchNorm2d {
+  bn.sumOverRanks = (t) => t.clone();
+  return bn;
+}
+
 const cases: LayerCase[] = [
   { name: 'Conv2d stride 2 padding 1', make: () => new nn.Conv2d(3, 4, 3, { stride: 2, padding: 1 }), py: 'nn.Conv2d(3, 4, 3, stride=2, padding=1)', input: [2, 3, 9, 9], tol: convTol },
   { name: 'Conv2d rectangular kernel, dilation, groups, no bias', make: () => new nn.Conv2d(4, 6, [3, 2], { dilation: [2, 1], groups: 2, bias: false, padding: [1, 0] }),
@@ -52,6 +57,11 @@ const cases: LayerCase[] = [
   { name: 'BatchNorm2d without affine', make: () => new nn.BatchNorm2d(3, { affine: false }), py: 'nn.BatchNorm2d(3, affine=False)', input: [2, 3, 4, 4], warmup: 1 },
   { name: 'BatchNorm2d without running stats, eval mode', make: () => new nn.BatchNorm2d(3, { trackRunningStats: false }),
     py: 'nn.BatchNorm2d(3, track_running_stats=False)', input: [2, 3, 4, 4], warmup: 1, mode: 'eval' },
+  // The synchronised path with the sum over ranks of a world of one (a differentiable identity): its own statistics,
+  // input gradient and running-statistics updates must still be PyTorch's batch norm.
+  { name: 'BatchNorm2d synchronised over one rank, train mode', make: () => synchronised(new nn.BatchNorm2d(3)), py: 'nn.BatchNorm2d(3)', input: [4, 3, 5, 5], warmup: 3 },
+  { name: 'BatchNorm2d synchronised, cumulative average, no affine', make: () => synchronised(new nn.BatchNorm2d(2, { momentum: null, affine: false })),
+    py: 'nn.BatchNorm2d(2, momentum=None, affine=False)', input: [3, 2, 4, 4], warmup: 2 },
   { name: 'InstanceNorm2d (no affine)', make: () => new nn.InstanceNorm2d(3), py: 'nn.InstanceNorm2d(3)', input: [2, 3, 6, 5], warmup: 1 },
   { name: 'InstanceNorm2d affine', make: () => new nn.InstanceNorm2d(3, { affine: true }), py: 'nn.InstanceNorm2d(3, affine=True)', input: [2, 3, 6, 5], warmup: 1 },
   { name: 'InstanceNorm2d affine, running stats, eval mode', make: () => new nn.InstanceNorm2d(3, { affine: true, trackRunningStats: true }),
