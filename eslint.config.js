@@ -20,7 +20,7 @@ export default tseslint.config(
     files: ['web/**/*.js'],
     languageOptions: {
       globals: Object.fromEntries(['window', 'document', 'fetch', 'performance', 'URL', 'Image', 'Option', 'FormData',
-        'DOMPoint', 'crypto', 'setTimeout', 'HTMLInputElement', 'console'].map((name) => [name, 'readonly'])),
+        'DOMPoint', 'crypto', 'setTimeout', 'HTMLInputElement', 'console', 'btoa', 'atob'].map((name) => [name, 'readonly'])),
     },
   },
 );

@@ -5,6 +5,10 @@
 //
 //   node dist/bench/serve.js [--models patn,pg2,defgan] [--sizes 128x64,256x176] [--drags 3] [--seconds 3]
 //
+// `--models spt` also times SPT's panel on the server (sptMs: the predicted parsing, a rendering to it, a garment
+// swap between the two examples; medians of 3). With SPT chosen the page asks for the parsing map after every drag
+// too, through the same queue, so its drag latency includes that wait.
+//
 // The figures are wall-clock on the machine it runs on, with its load (printed as loadAverage).
 //
 // Prints one JSON object per model and size.
@@ -99,6 +103,34 @@ async function throughput(base: string, body: object, seconds: number, minimum =
   return { perSecond: done / ((performance.now() - started) / 1000), serverMs: median(serverMs), refused };
 }
 
+const post = (base: string, path: string, body: object): Promise<Response> =>
+  fetch(`${base}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
+/** The server's time (X-Generation-Ms) of `request`, median of `runs`; the body of the last answer. */
+async function serverMs(request: () => Promise<Response>, runs = 3): Promise<{ ms: number; body: Buffer }> {
+  const times: number[] = [];
+  let body = Buffer.alloc(0);
+  for (let i = 0; i < runs; i++) {
+    const r = await request();
+    body = Buffer.from(await r.arrayBuffer());
+    if (r.status !== 200) throw new Error(`bench-serve: ${r.url} answered ${r.status}: ${body.toString()}`);
+    times.push(Number(r.headers.get('x-generation-ms')));
+  }
+  return { ms: median(times), body };
+}
+
+interface Example { id: string; pose: unknown; width: number; height: number }
+
+/** SPT's panel on the server: predicting the target parsing, rendering to it, and a garment swap. */
+async function sptTimes(base: string, model: string, [source, donor]: Example[]): Promise<{ parsing: number; render: number; swap: number }> {
+  const job = { source: source?.id, model, targetPose: donor?.pose };
+  const parsing = await serverMs(() => post(base, '/api/parsing', job));
+  const map = JSON.parse(parsing.body.toString()) as { width: number; height: number; labels: string };
+  const render = await serverMs(() => post(base, '/api/render', { ...job, parsing: { width: map.width, height: map.height, labels: map.labels } }));
+  const swap = await serverMs(() => post(base, '/api/swap', { model, receiver: source?.id, donor: donor?.id, labels: [3] }));
+  return { parsing: parsing.ms, render: render.ms, swap: swap.ms };
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (!existsSync(CHROMIUM)) throw new Error(`bench-serve: ${CHROMIUM} is absent (scripts/setup.sh installs Debian's chromium)`);
@@ -117,21 +149,26 @@ async function main(): Promise<void> {
         }
       }
       if (names.length === 0) continue;
-      const app = await createServer({ checkpoint: runs, examples: 1, limits: { queueCapacity: 8 } });
+      // Two examples: SPT's garment swap takes one's garment onto the other.
+      const app = await createServer({ checkpoint: runs, examples: 2, limits: { queueCapacity: 8 } });
       const base = await app.listen({ port: 0, host: '127.0.0.1' });
       try {
         const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
         await page.goto(`${base}/`);
         await page.waitForSelector('body[data-ready="true"]');
-        const [example] = (await (await fetch(`${base}/api/examples`)).json()) as { id: string; pose: unknown; width: number; height: number }[];
+        const examples = (await (await fetch(`${base}/api/examples`)).json()) as Example[];
+        const [example] = examples;
+        const models = (await (await fetch(`${base}/api/models`)).json()) as { name: string; capabilities: { parsing: boolean } }[];
         for (const name of names) {
           const latencies = await dragLatencies(page, name, o.drags);
           const body = { source: example?.id, model: name, targetPose: example?.pose };
           const steady = await throughput(base, body, o.seconds);
+          const spt = models.find((m) => m.name === name)?.capabilities.parsing ? await sptTimes(base, name, examples) : undefined;
           console.log(JSON.stringify({
             model: name, frame: size, photo: [example?.height, example?.width], dragToImageMs: latencies.map(Math.round),
             medianDragToImageMs: Math.round(median(latencies)), generationMs: steady.serverMs,
-            requestsPerSecondBefore503: Number(steady.perSecond.toFixed(2)), refused: steady.refused, loadAverage: loadavg()[0],
+            requestsPerSecondBefore503: Number(steady.perSecond.toFixed(2)), refused: steady.refused, ...(spt ? { sptMs: spt } : {}),
+            loadAverage: loadavg()[0],
           }));
         }
         await page.close();

@@ -1,5 +1,7 @@
 // The pose editor's page. Plain modules, no framework: a skeleton editor (SVG), one generation scheduler per shown
-// model, and the animation form. Poses are 18 [x, y] pairs in the source photo's pixels, -1 for a missing joint.
+// model, SPT's parsing panel (its predicted map, repainted with a brush, and garment swaps) and the animation form.
+// Poses are 18 [x, y] pairs in the source photo's pixels, -1 for a missing joint; parsing maps one label 0..9 per pixel
+// of the source photo.
 
 const JOINT_NAMES = [
   'nose', 'neck', 'right shoulder', 'right elbow', 'right wrist', 'left shoulder', 'left elbow', 'left wrist',
@@ -28,7 +30,10 @@ const visible = (p) => p[0] >= 0 && p[1] >= 0;
 const clonePose = (pose) => pose.map((p) => [p[0], p[1]]);
 
 /** What the page has done, for people and for the browser test: requests sent, images shown, latencies. */
-const stats = { issued: {}, generateRequests: 0, inFlight: 0, maxInFlight: 0, shown: 0, superseded: 0, lastLatencyMs: null, latencies: [] };
+const stats = {
+  issued: {}, generateRequests: 0, inFlight: 0, maxInFlight: 0, shown: 0, superseded: 0, lastLatencyMs: null, latencies: [],
+  parsingShown: 0, rendered: 0, swapped: 0,
+};
 window.reposerStats = stats;
 
 // --- errors -------------------------------------------------------------------------------------------------------
@@ -297,13 +302,14 @@ class Scheduler {
 
 // --- the page -----------------------------------------------------------------------------------------------------
 
-const state = { source: null, library: null, keyframes: [] };
+const state = { source: null, library: null, keyframes: [], models: [], examples: [] };
 const schedulers = [new Scheduler('a', $('result-a'), $('caption-a')), new Scheduler('b', $('result-b'), $('caption-b'))];
 
 function regenerate(final) {
   if (!state.source) return;
   const job = { source: state.source.id, sourcePose: sourceEditor.pose, targetPose: targetEditor.pose };
   for (const s of schedulers) s.request(job, final);
+  if (final) void parsingPanel.refresh();
 }
 
 const sourceEditor = new SkeletonEditor($('source-skeleton'), 'source', (_pose, final) => { if (final) regenerate(true); });
@@ -337,6 +343,7 @@ async function useSource(source) {
     : `${source.name}: no pose was found. Drag the skeleton on the photo onto the person, then pose the target.`;
   state.library = await getJson(`/api/poses?source=${encodeURIComponent(source.id)}`);
   fillLibrary();
+  parsingPanel.useSource(source);
   regenerate(true);
 }
 
@@ -381,7 +388,9 @@ $('undo').addEventListener('click', undo);
 document.addEventListener('keydown', (e) => {
   if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'z' && !(e.target instanceof HTMLInputElement)) {
     e.preventDefault();
-    undo();
+    // On the parsing map, Ctrl+Z undoes a stroke, not a pose.
+    if (e.target === $('parsing-canvas')) parsingPanel.undo();
+    else undo();
   }
 });
 
@@ -416,10 +425,321 @@ function chooseModels() {
   schedulers[0].model = a;
   schedulers[1].model = b;
   $('figure-b').hidden = !b;
+  parsingPanel.update();
   regenerate(true);
 }
 $('model-a').addEventListener('change', chooseModels);
 $('model-b').addEventListener('change', chooseModels);
+
+// --- SPT: the parsing map, repainting it, garment swaps -----------------------------------------------------------
+
+const toBase64 = (bytes) => {
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+};
+const fromBase64 = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+const hexRgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+
+/** POSTs JSON; the response, or null when the server replaced it with a newer request of this client (204). */
+async function postJson(url, body) {
+  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...body, client: clientId }) });
+  if (res.status === 204) return null;
+  if (!res.ok) throw new Error(await failure(res));
+  return res;
+}
+
+/** Shows an image blob in `img`, freeing the one it replaces. */
+function showBlob(img, blob) {
+  const old = img.src;
+  img.src = URL.createObjectURL(blob);
+  if (old.startsWith('blob:')) URL.revokeObjectURL(old);
+}
+
+/**
+ * The SPT panel, shown while a model that renders through parsing maps is chosen: the target parsing it predicts for
+ * the target pose, painted on in place (labels, not colours, are edited: the colours are drawn from them), rendered
+ * on request, and garment swaps from another example onto the source.
+ */
+class ParsingPanel {
+  constructor() {
+    this.canvas = $('parsing-canvas');
+    this.ctx = this.canvas.getContext('2d');
+    this.model = null;
+    this.source = null;
+    this.legend = null;
+    this.palette = [];
+    this.predicted = null;
+    this.labels = null;
+    this.width = 1;
+    this.height = 1;
+    this.history = [];
+    this.stroke = null;
+    this.cursor = null;
+    this.seq = 0;
+    this.canvas.addEventListener('pointerdown', (e) => this.startStroke(e));
+    this.canvas.addEventListener('pointermove', (e) => this.moveStroke(e));
+    this.canvas.addEventListener('pointerup', (e) => this.endStroke(e));
+    this.canvas.addEventListener('pointercancel', (e) => this.endStroke(e));
+    this.canvas.addEventListener('keydown', (e) => this.key(e));
+    this.canvas.addEventListener('blur', () => { this.cursor = null; this.draw(); });
+    $('paint-undo').addEventListener('click', () => this.undo());
+    $('paint-clear').addEventListener('click', () => this.clear());
+    $('render').addEventListener('click', () => void this.render());
+    $('swap').addEventListener('click', () => void this.swap());
+  }
+
+  /** The model whose parsing the panel shows: the first chosen one that has parsing maps, else none (panel hidden). */
+  update() {
+    const chosen = [schedulers[0].model, schedulers[1].model];
+    const m = state.models.find((x) => x.capabilities.parsing && chosen.includes(x.name)) ?? null;
+    const changed = (m?.name ?? null) !== (this.model?.name ?? null);
+    this.model = m;
+    $('spt-section').hidden = !m;
+    if (changed) this.reset();
+    this.enable();
+  }
+
+  useSource(source) {
+    this.source = source;
+    sizeStage($('parsing-stage'), source.width, source.height);
+    for (const img of [$('render-img'), $('swap-img')]) sizeStage(img.parentElement, source.width, source.height);
+    this.canvas.width = source.width;
+    this.canvas.height = source.height;
+    this.width = source.width;
+    this.height = source.height;
+    const donor = $('donor');
+    const keep = donor.value;
+    donor.replaceChildren(...state.examples.filter((x) => x.id !== source.id && x.parsing).map((x) => new Option(x.name, x.id)));
+    if ([...donor.options].some((o) => o.value === keep)) donor.value = keep;
+    this.reset();
+    this.enable();
+  }
+
+  /** Forgets the map, its edits and the panel's images (another model or source). */
+  reset() {
+    this.seq++;
+    this.predicted = null;
+    this.labels = null;
+    this.history = [];
+    this.ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    $('render-figure').hidden = true;
+    $('swap-figure').hidden = true;
+  }
+
+  /** Uploads have no parsing map, so SPT cannot render them: the tools are off and the note says what to do. */
+  enable() {
+    const usable = Boolean(this.model && this.source?.parsing);
+    for (const id of ['paint-labels', 'brush', 'paint-undo', 'paint-clear', 'render', 'donor', 'garment', 'swap']) $(id).disabled = !usable;
+    $('swap').disabled = !usable || $('donor').options.length === 0;
+    $('spt-note').textContent = !this.model ? '' : usable
+      ? `${this.model.name} renders through parsing maps: this is the map it predicts for the target pose.`
+      : `${this.source?.name ?? 'This source'} has no parsing map (no human parser ships with reposer: only the examples and images of the --data dataset have one); ` +
+        `SPT renders through one: choose a synthetic example.`;
+  }
+
+  /** Asks for the predicted map of the current target pose; a newer pose's answer replaces it (and its edits). */
+  async refresh() {
+    if (!this.model || !this.source?.parsing) return;
+    const seq = ++this.seq;
+    try {
+      const res = await postJson('/api/parsing', {
+        model: this.model.name, source: this.source.id, sourcePose: sourceEditor.pose, targetPose: targetEditor.pose,
+      });
+      if (!res || seq !== this.seq) return;
+      const body = await res.json();
+      if (seq !== this.seq) return;
+      if (!this.legend) this.fillLegend(body.legend);
+      this.predicted = fromBase64(body.labels);
+      this.labels = this.predicted.slice();
+      this.history = [];
+      this.draw();
+      stats.parsingShown++;
+      this.canvas.dataset.seq = String(stats.parsingShown);
+      $('parsing-caption').textContent = `The target parsing ${this.model.name} predicts for the target pose (${res.headers.get('X-Generation-Ms')} ms).`;
+    } catch (err) {
+      showError(`the parsing map failed: ${err.message}`);
+    }
+  }
+
+  fillLegend(legend) {
+    this.legend = legend;
+    this.palette = legend.map((l) => hexRgb(l.color));
+    const box = $('paint-labels');
+    for (const l of legend) {
+      const label = document.createElement('label');
+      const radio = document.createElement('input');
+      radio.type = 'radio';
+      radio.name = 'paint-label';
+      radio.value = String(l.label);
+      radio.checked = l.label === 5;
+      const chip = document.createElement('span');
+      chip.className = 'chip';
+      chip.style.backgroundColor = l.color;
+      label.append(radio, chip, `${l.label} ${l.name}`);
+      box.append(label);
+    }
+  }
+
+  get paintLabel() {
+    return Number(document.querySelector('input[name="paint-label"]:checked')?.value ?? 0);
+  }
+
+  get brush() {
+    const v = Number($('brush').value);
+    return Number.isFinite(v) && v >= 1 ? Math.min(64, v) : 1;
+  }
+
+  /** The labels as colours, and the keyboard brush as an outline while the map has focus. */
+  draw() {
+    if (!this.labels) return;
+    const image = this.ctx.createImageData(this.width, this.height);
+    for (let i = 0; i < this.labels.length; i++) {
+      const c = this.palette[this.labels[i]] ?? [0, 0, 0];
+      image.data.set(c, i * 4);
+      image.data[i * 4 + 3] = 255;
+    }
+    this.ctx.putImageData(image, 0, 0);
+    if (this.cursor) {
+      const r = this.brush / 2;
+      this.ctx.lineWidth = Math.max(1, this.width / 128);
+      this.ctx.strokeStyle = '#ffffff';
+      this.ctx.strokeRect(this.cursor[0] - r, this.cursor[1] - r, 2 * r, 2 * r);
+    }
+  }
+
+  /** Sets a disc of the brush's diameter around (x, y) to the chosen label. */
+  dab(x, y) {
+    const r = this.brush / 2;
+    const label = this.paintLabel;
+    for (let yy = Math.max(0, Math.floor(y - r)); yy <= Math.min(this.height - 1, Math.ceil(y + r)); yy++) {
+      for (let xx = Math.max(0, Math.floor(x - r)); xx <= Math.min(this.width - 1, Math.ceil(x + r)); xx++) {
+        if ((xx - x) ** 2 + (yy - y) ** 2 <= r * r) this.labels[yy * this.width + xx] = label;
+      }
+    }
+  }
+
+  /** Dabs along a segment, close enough that the stroke has no gaps. */
+  line(a, b) {
+    const steps = Math.max(1, Math.ceil(Math.hypot(b[0] - a[0], b[1] - a[1]) / Math.max(0.5, this.brush / 4)));
+    for (let i = 1; i <= steps; i++) this.dab(a[0] + ((b[0] - a[0]) * i) / steps, a[1] + ((b[1] - a[1]) * i) / steps);
+  }
+
+  toMap(e) {
+    const box = this.canvas.getBoundingClientRect();
+    return [((e.clientX - box.left) / box.width) * this.width, ((e.clientY - box.top) / box.height) * this.height];
+  }
+
+  remember() {
+    this.history.push(this.labels.slice());
+    if (this.history.length > UNDO_DEPTH) this.history.shift();
+  }
+
+  startStroke(e) {
+    if (!this.labels || !this.source?.parsing) return;
+    e.preventDefault();
+    this.canvas.setPointerCapture(e.pointerId);
+    this.remember();
+    const p = this.toMap(e);
+    this.stroke = { pointer: e.pointerId, last: p };
+    this.dab(p[0], p[1]);
+    this.draw();
+  }
+
+  moveStroke(e) {
+    if (!this.stroke || e.pointerId !== this.stroke.pointer) return;
+    const p = this.toMap(e);
+    this.line(this.stroke.last, p);
+    this.stroke.last = p;
+    this.draw();
+  }
+
+  endStroke(e) {
+    if (!this.stroke || e.pointerId !== this.stroke.pointer) return;
+    this.stroke = null;
+  }
+
+  key(e) {
+    if (!this.labels) return;
+    const step = e.shiftKey ? 10 : 1;
+    const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+    this.cursor ??= [Math.floor(this.width / 2), Math.floor(this.height / 2)];
+    if (moves[e.key]) {
+      e.preventDefault();
+      const [dx, dy] = moves[e.key];
+      this.cursor = [Math.min(this.width - 1, Math.max(0, this.cursor[0] + dx)), Math.min(this.height - 1, Math.max(0, this.cursor[1] + dy))];
+    } else if (e.key === ' ' || e.key === 'Enter') {
+      e.preventDefault();
+      this.remember();
+      this.dab(this.cursor[0], this.cursor[1]);
+    } else {
+      return;
+    }
+    this.canvas.setAttribute('aria-label', `The parsing map; brush at x ${this.cursor[0]}, y ${this.cursor[1]}; Space paints ${this.legend?.[this.paintLabel]?.name ?? ''}`);
+    this.draw();
+  }
+
+  undo() {
+    const previous = this.history.pop();
+    if (!previous) return;
+    this.labels = previous;
+    this.draw();
+  }
+
+  clear() {
+    if (!this.predicted) return;
+    this.remember();
+    this.labels = this.predicted.slice();
+    this.draw();
+  }
+
+  async render() {
+    if (!this.labels) return;
+    $('render').disabled = true;
+    try {
+      const res = await postJson('/api/render', {
+        model: this.model.name, source: this.source.id, sourcePose: sourceEditor.pose, targetPose: targetEditor.pose,
+        parsing: { width: this.width, height: this.height, labels: toBase64(this.labels) },
+      });
+      if (!res) return;
+      showBlob($('render-img'), await res.blob());
+      $('render-figure').hidden = false;
+      stats.rendered++;
+      $('render-img').dataset.seq = String(stats.rendered);
+      $('render-caption').textContent = `${this.model.name} rendered to the edited map: ${res.headers.get('X-Generation-Ms')} ms on the server.`;
+      clearError();
+    } catch (err) {
+      showError(`rendering the parsing map failed: ${err.message}`);
+    } finally {
+      $('render').disabled = false;
+    }
+  }
+
+  async swap() {
+    const donor = $('donor').value;
+    if (!donor) return;
+    $('swap').disabled = true;
+    try {
+      const res = await postJson('/api/swap', {
+        model: this.model.name, receiver: this.source.id, receiverPose: sourceEditor.pose, donor, labels: [Number($('garment').value)],
+      });
+      if (!res) return;
+      showBlob($('swap-img'), await res.blob());
+      $('swap-figure').hidden = false;
+      stats.swapped++;
+      $('swap-img').dataset.seq = String(stats.swapped);
+      const name = state.examples.find((x) => x.id === donor)?.name ?? 'the other person';
+      $('swap-caption').textContent = `${this.source.name} wearing the ${$('garment').selectedOptions[0].textContent} of ${name}.`;
+      clearError();
+    } catch (err) {
+      showError(`the garment swap failed: ${err.message}`);
+    } finally {
+      $('swap').disabled = false;
+    }
+  }
+}
+
+const parsingPanel = new ParsingPanel();
 
 // --- animation ----------------------------------------------------------------------------------------------------
 
@@ -489,6 +809,7 @@ $('animate').addEventListener('click', async () => {
 async function start() {
   const [models, examples] = await Promise.all([getJson('/api/models'), getJson('/api/examples')]);
   state.examples = examples;
+  state.models = models;
   for (const m of models) {
     const label = `${m.name} (${m.family}, ${m.frame[0]}x${m.frame[1]})`;
     $('model-a').append(new Option(label, m.name));
@@ -497,6 +818,7 @@ async function start() {
   $('csv-frame').value = `${models[0].frame[0]}x${models[0].frame[1]}`;
   for (const e of examples) $('examples').append(new Option(e.name, e.id));
   schedulers[0].model = models[0].name;
+  parsingPanel.update();
   if (examples[0]) await useSource(examples[0]);
   document.body.dataset.ready = 'true';
 }

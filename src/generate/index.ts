@@ -21,6 +21,7 @@ import { flowPath, writeFlow } from '../eval/flow.js';
 import '../models/index.js';
 import { decodeImage, PoseDetector } from '../detect/index.js';
 import { visibleCount } from '../pose/skeleton.js';
+import { LABEL_NAMES } from '../synth/figure.js';
 
 export interface LoadedModel {
   family: ModelFamily;
@@ -114,7 +115,7 @@ export function parsePose(text: string, what = 'pose'): Pose {
 }
 
 /** How an image of size (h0, w0) sits in the model's frame: scale, then centred with padding. */
-interface Letterbox {
+export interface Letterbox {
   scale: number;
   top: number;
   left: number;
@@ -122,14 +123,15 @@ interface Letterbox {
   width: number;
 }
 
-function letterbox(h0: number, w0: number, [h, w]: readonly [number, number]): Letterbox {
+export function letterbox(h0: number, w0: number, [h, w]: readonly [number, number]): Letterbox {
   const scale = Math.min(h / h0, w / w0);
   const height = Math.max(1, Math.round(h0 * scale));
   const width = Math.max(1, Math.round(w0 * scale));
   return { scale, top: Math.floor((h - height) / 2), left: Math.floor((w - width) / 2), height, width };
 }
 
-function mapPose(pose: Pose, box: Letterbox): Pose {
+/** A pose in a photo's pixels carried into the frame through the photo's letterbox. */
+export function mapPose(pose: Pose, box: Letterbox): Pose {
   const out = new Float32Array(pose.length) as Pose;
   for (let j = 0; j < NUM_JOINTS; j++) {
     const y = pose[2 * j] as number;
@@ -141,6 +143,121 @@ function mapPose(pose: Pose, box: Letterbox): Pose {
   return out;
 }
 
+/** A parsing map of a photo: one of SPT's labels 0..9 (LABEL_NAMES) per pixel, row-major, at the photo's size. */
+export interface PhotoParsing {
+  width: number;
+  height: number;
+  labels: Uint8Array;
+}
+
+const asBuffer = (a: Uint8Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+/** A photo placed in the model's frame: its own size, its letterbox, and its framed pixels (frame H x W x 3, RGB). */
+export interface FramedPhoto {
+  width: number;
+  height: number;
+  box: Letterbox;
+  frame: [number, number];
+  pixels: Buffer;
+}
+
+/** Scales and letterboxes (white) a photo of any size into the model's frame; `what` names it in errors. */
+export async function framePhoto(loaded: LoadedModel, photo: string | Buffer, what = 'the source image'): Promise<FramedPhoto> {
+  const frame: [number, number] = [loaded.cfg.image.height, loaded.cfg.image.width];
+  const image = sharp(photo).removeAlpha().toColourspace('srgb');
+  const meta = await image.metadata();
+  if (!meta.height || !meta.width) throw new Error(`generate: cannot read the size of ${what}`);
+  const box = letterbox(meta.height, meta.width, frame);
+  const pixels = await image.resize(box.width, box.height, { fit: 'fill' })
+    .extend({ top: box.top, left: box.left, bottom: frame[0] - box.height - box.top, right: frame[1] - box.width - box.left, background: '#ffffff' })
+    .raw().toBuffer();
+  return { width: meta.width, height: meta.height, box, frame, pixels };
+}
+
+/** The framed pixels as (1,3,H,W) float32 in [-1,1]; the caller disposes it. */
+export function framedTensor(photo: FramedPhoto): torch.Tensor {
+  const [h, w] = photo.frame;
+  return torch.scope(() => torch.tensor(new Uint8Array(photo.pixels), [1, h, w, 3]).to('float32').div(127.5).sub(1).permute([0, 3, 1, 2]).contiguous());
+}
+
+/**
+ * Checks a photo's parsing map (its size, its labels) and throws naming `what` and what to send instead. The labels
+ * are checked here, not by the model, so that a bad map is refused before any tensor is made.
+ */
+export function checkPhotoParsing(parsing: PhotoParsing, size: { width: number; height: number }, what: string): void {
+  const { width, height, labels } = parsing;
+  if (width !== size.width || height !== size.height) {
+    throw new Error(`${what} is ${width}x${height} (width x height), the photo ${size.width}x${size.height}; give one label per pixel of the photo`);
+  }
+  if (labels.length !== width * height) throw new Error(`${what} holds ${labels.length} labels for ${width}x${height} pixels; give one label per pixel, row by row`);
+  let bad = -1;
+  for (let i = 0; i < labels.length && bad < 0; i++) if ((labels[i] as number) >= LABEL_NAMES.length) bad = i;
+  if (bad >= 0) {
+    throw new Error(`${what} holds label ${labels[bad]} at x ${bad % width}, y ${Math.floor(bad / width)}; parsing labels are 0..${LABEL_NAMES.length - 1} ` +
+      `(${LABEL_NAMES.map((n, i) => `${i} ${n}`).join(', ')})`);
+  }
+}
+
+/**
+ * A photo's parsing map carried into the frame as its pixels are (framePhoto): scaled with nearest neighbours, so that
+ * every value stays a label, and padded with background. Returns the frame's labels, row-major.
+ */
+export async function frameParsing(parsing: PhotoParsing, photo: FramedPhoto, what: string): Promise<Uint8Array> {
+  checkPhotoParsing(parsing, photo, what);
+  const { box, frame: [h, w] } = photo;
+  const scaled = await sharp(asBuffer(parsing.labels), { raw: { width: parsing.width, height: parsing.height, channels: 1 } })
+    .resize(box.width, box.height, { fit: 'fill', kernel: 'nearest' }).extractChannel(0).raw().toBuffer();
+  const out = new Uint8Array(h * w);
+  for (let y = 0; y < box.height; y++) out.set(scaled.subarray(y * box.width, (y + 1) * box.width), (box.top + y) * w + box.left);
+  return out;
+}
+
+/**
+ * The frame's rows and columns that hold the photo (its letterbox), scaled back to the photo's size: RGB images with
+ * sharp's default kernel, label maps (channels 1) with nearest neighbours so that every value stays a label.
+ */
+export async function unframe(data: Uint8Array, channels: 1 | 3, photo: Pick<FramedPhoto, 'width' | 'height' | 'box' | 'frame'>): Promise<Buffer> {
+  const { box, frame } = photo;
+  const out = sharp(asBuffer(data), { raw: { width: frame[1], height: frame[0], channels } })
+    .extract({ top: box.top, left: box.left, width: box.width, height: box.height })
+    .resize(photo.width, photo.height, { fit: 'fill', ...(channels === 1 ? { kernel: 'nearest' as const } : {}) });
+  return (channels === 1 ? out.extractChannel(0) : out).raw().toBuffer();
+}
+
+/** True when the family renders through the source's parsing map (SPT), so a photo needs one to be generated. */
+export function needsParsing(loaded: LoadedModel): boolean {
+  return Boolean(loaded.family.batchNeeds(loaded.cfg).parsing);
+}
+
+/**
+ * The batch of n pairs in the frame: the framed source (1,3,H,W) repeated with its pose and its parsing (if given),
+ * and one target pose per pair; poses and parsing already carried into the frame (mapPose, frameParsing). Call inside
+ * a scope.
+ */
+export function frameBatch(loaded: LoadedModel, source: torch.Tensor, sourcePose: Pose, targets: readonly Pose[], parsing: Uint8Array | null): PairBatch {
+  const frame: [number, number] = [loaded.cfg.image.height, loaded.cfg.image.width];
+  const n = targets.length;
+  const img = source.expand([n, 3, frame[0], frame[1]]).contiguous();
+  const kpA = torch.tensor(sourcePose, [1, NUM_JOINTS, 2]).expand([n, NUM_JOINTS, 2]).contiguous();
+  const flat = new Float32Array(n * NUM_JOINTS * 2);
+  targets.forEach((p, i) => flat.set(p, i * NUM_JOINTS * 2));
+  const kpB = torch.tensor(flat, [n, NUM_JOINTS, 2]);
+  const batch: PairBatch = {
+    imageA: img, imageB: img, keypointsA: kpA, keypointsB: kpB,
+    poseMapA: poseMaps(kpA, frame, loaded.cfg.data.pose), poseMapB: poseMaps(kpB, frame, loaded.cfg.data.pose),
+  };
+  if (parsing) batch.parsingA = torch.tensor(parsing, [1, frame[0], frame[1]]).to('int64').expand([n, frame[0], frame[1]]).contiguous();
+  return batch;
+}
+
+/** Refuses a family that renders through parsing maps when the photo has none, saying what to give instead. */
+function requireParsing(loaded: LoadedModel, parsing: PhotoParsing | undefined): void {
+  if (needsParsing(loaded) && !parsing) {
+    throw new Error(`generate: ${loaded.family.name} renders through the source's parsing map (labels 0..9 per pixel), and this photo has none; ` +
+      `give sourceParsing (for reposer serve: choose a synthetic example, whose parsing is known), or use a family that reads none`);
+  }
+}
+
 export interface GenerateOptions {
   /** The person's photo, any size and aspect ratio. */
   source: string | Buffer;
@@ -148,6 +265,8 @@ export interface GenerateOptions {
   sourcePose: Pose;
   /** The wanted pose, in the source image's pixels. */
   targetPose: Pose;
+  /** The source's parsing map at its own size; SPT needs it, the other families ignore it. */
+  sourceParsing?: PhotoParsing;
 }
 
 export interface GeneratePosesOptions {
@@ -157,6 +276,8 @@ export interface GeneratePosesOptions {
   sourcePose: Pose;
   /** The wanted poses, in the source image's pixels. */
   targetPoses: readonly Pose[];
+  /** The source's parsing map at its own size; SPT needs it, the other families ignore it. */
+  sourceParsing?: PhotoParsing;
   /** Poses generated per forward pass. Default 8. */
   batchSize?: number;
 }
@@ -170,57 +291,40 @@ export interface GeneratedFrames {
 
 /**
  * Generates the person of `source` in each of `targetPoses`, `batchSize` poses per forward pass. The photo is scaled
- * and letterboxed (white) into the model's frame, with the keypoints mapped the same way, and each result is cropped
- * and scaled back to the photo's size.
+ * and letterboxed (white) into the model's frame, with the keypoints (and its parsing map, if given) mapped the same
+ * way, and each result is cropped and scaled back to the photo's size.
  */
 export async function generatePoses(loaded: LoadedModel, o: GeneratePosesOptions): Promise<GeneratedFrames> {
   const batchSize = o.batchSize ?? 8;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`generate: batchSize must be a positive integer, got ${o.batchSize}`);
-  const frame: [number, number] = [loaded.cfg.image.height, loaded.cfg.image.width];
-  const image = sharp(o.source).removeAlpha().toColourspace('srgb');
-  const meta = await image.metadata();
-  if (!meta.height || !meta.width) throw new Error('generate: cannot read the size of the source image');
-  const box = letterbox(meta.height, meta.width, frame);
-  const framed = await image.resize(box.width, box.height, { fit: 'fill' })
-    .extend({ top: box.top, left: box.left, bottom: frame[0] - box.height - box.top, right: frame[1] - box.width - box.left, background: '#ffffff' })
-    .raw().toBuffer();
-  const source = torch.scope(() => torch.tensor(new Uint8Array(framed), [1, frame[0], frame[1], 3]).to('float32').div(127.5).sub(1).permute([0, 3, 1, 2]).contiguous());
+  requireParsing(loaded, o.sourceParsing);
+  const photo = await framePhoto(loaded, o.source);
+  const parsing = o.sourceParsing && needsParsing(loaded) ? await frameParsing(o.sourceParsing, photo, 'sourceParsing') : null;
+  const [h, w] = photo.frame;
+  const source = framedTensor(photo);
   const frames: Buffer[] = [];
   try {
     for (let start = 0; start < o.targetPoses.length; start += batchSize) {
-      const targets = o.targetPoses.slice(start, start + batchSize);
-      const n = targets.length;
+      const targets = o.targetPoses.slice(start, start + batchSize).map((p) => mapPose(p, photo.box));
       const bytes = torch.scope(() => torch.noGrad(() => {
-        const img = source.expand([n, 3, frame[0], frame[1]]).contiguous();
-        const kpA = torch.tensor(mapPose(o.sourcePose, box), [1, NUM_JOINTS, 2]).expand([n, NUM_JOINTS, 2]).contiguous();
-        const flat = new Float32Array(n * NUM_JOINTS * 2);
-        targets.forEach((p, i) => flat.set(mapPose(p, box), i * NUM_JOINTS * 2));
-        const kpB = torch.tensor(flat, [n, NUM_JOINTS, 2]);
-        const batch: PairBatch = {
-          imageA: img, imageB: img, keypointsA: kpA, keypointsB: kpB,
-          poseMapA: poseMaps(kpA, frame, loaded.cfg.data.pose), poseMapB: poseMaps(kpB, frame, loaded.cfg.data.pose),
-        };
+        const batch = frameBatch(loaded, source, mapPose(o.sourcePose, photo.box), targets, parsing);
         const out = toBytes(loaded.run(() => loaded.model.generate(batch)).to('float32')).permute([0, 2, 3, 1]).contiguous();
         return out.data() as Uint8Array;
       }));
-      const size = frame[0] * frame[1] * 3;
-      for (let i = 0; i < n; i++) {
-        frames.push(await sharp(Buffer.from(bytes.buffer, bytes.byteOffset + i * size, size), { raw: { width: frame[1], height: frame[0], channels: 3 } })
-          .extract({ top: box.top, left: box.left, width: box.width, height: box.height })
-          .resize(meta.width, meta.height, { fit: 'fill' })
-          .raw()
-          .toBuffer());
-      }
+      const size = h * w * 3;
+      for (let i = 0; i < targets.length; i++) frames.push(await unframe(bytes.subarray(i * size, (i + 1) * size), 3, photo));
     }
   } finally {
     source.dispose();
   }
-  return { width: meta.width, height: meta.height, frames };
+  return { width: photo.width, height: photo.height, frames };
 }
 
 /** Generates the person of `source` in `targetPose` (see generatePoses). Returns a PNG at the photo's size. */
 export async function generate(loaded: LoadedModel, o: GenerateOptions): Promise<Buffer> {
-  const { width, height, frames } = await generatePoses(loaded, { source: o.source, sourcePose: o.sourcePose, targetPoses: [o.targetPose], batchSize: 1 });
+  const { width, height, frames } = await generatePoses(loaded, {
+    source: o.source, sourcePose: o.sourcePose, targetPoses: [o.targetPose], sourceParsing: o.sourceParsing, batchSize: 1,
+  });
   return sharp(frames[0] as Buffer, { raw: { width, height, channels: 3 } }).png().toBuffer();
 }
 

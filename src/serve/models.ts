@@ -14,8 +14,8 @@ export interface ServedModel {
   /** The model's [height, width]. */
   frame: Frame;
   /**
-   * What the page may offer beyond posing. `parsing`: the family works with parsing maps (SPT), so its
-   * parsing-map features could apply; no family in this build generates one, so the page shows none yet.
+   * What the page may offer beyond posing. `parsing`: the family renders through parsing maps (SPT), so the page
+   * shows its parsing panel (the predicted map, repainting it, garment swaps) and a source needs a parsing map.
    */
   capabilities: { parsing: boolean };
 }

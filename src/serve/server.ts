@@ -8,7 +8,14 @@
 //   GET  /api/poses?source=ID        the pose library (named poses, the dataset's test poses) fitted to a source
 //   POST /api/generate               one image (PNG) of the source in a pose; 204 when a newer pose replaced it
 //   POST /api/animate                an animated GIF or WebP over a sequence of poses
+//   POST /api/parsing                SPT: the target parsing map it predicts for the source in a pose (JSON labels)
+//   POST /api/render                 SPT: the source in a pose rendered to a given (edited) target parsing (PNG)
+//   POST /api/swap                   SPT: one person wearing another's garment (PNG)
 //   GET  /api/health                 queue and memory figures
+//
+// SPT renders through the source's parsing map: the examples carry theirs, and so does an upload named as an image of
+// the --data dataset when the dataset has parsing maps; other uploads have none (no human parser ships), so an SPT
+// model refuses them with 422.
 import { existsSync, realpathSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { isIP } from 'node:net';
@@ -19,12 +26,16 @@ import fastifyStatic from '@fastify/static';
 import { openDataset } from '../data/index.js';
 import type { Pose } from '../pose/skeleton.js';
 import { parseAnnotationCsv } from '../data/index.js';
+import { GARMENT_LABELS } from '../apply/parsing.js';
+import { checkPhotoParsing, type PhotoParsing } from '../generate/index.js';
+import { LABEL_NAMES } from '../synth/figure.js';
+import { LABEL_PALETTE } from '../synth/grid.js';
 import { InferenceWorker } from './inference.js';
 import { findModels, type ServedModel } from './models.js';
 import { fitPose, interpolatePoses, NAMED_POSES, namedPose, poseFromJson, poseToJson, type Frame } from './poses.js';
 import { CoalescingQueue, QueueFullError } from './queue.js';
-import { HttpError, renderExamples, SourceStore, validateImage, type Source } from './sources.js';
-import type { AnimationFormat, WorkerRequest } from './worker.js';
+import { datasetParsing, HttpError, renderExamples, SourceStore, validateImage, type Source } from './sources.js';
+import type { AnimationFormat, ParsedSource, WorkerRequest } from './worker.js';
 
 /** Finds the pose of a person in a photo (pixels of that photo), or null when it sees nobody. */
 export type PoseDetector = (image: Buffer) => Promise<Pose | null>;
@@ -79,6 +90,31 @@ const FORMATS: Record<AnimationFormat, string> = { gif: 'image/gif', webp: 'imag
 interface GenerateBody { source?: unknown; model?: unknown; targetPose?: unknown; sourcePose?: unknown; client?: unknown; slot?: unknown }
 interface AnimateBody extends GenerateBody {
   format?: unknown; delayMs?: unknown; poses?: unknown; keyframes?: unknown; between?: unknown; csv?: unknown; csvFrame?: unknown;
+}
+interface RenderBody extends GenerateBody { parsing?: unknown }
+interface SwapBody { model?: unknown; donor?: unknown; receiver?: unknown; donorPose?: unknown; receiverPose?: unknown; labels?: unknown; client?: unknown }
+
+/** SPT's labels as the page shows them: number, name and display colour (the synthetic world's palette). */
+const PARSING_LEGEND = LABEL_NAMES.map((name, label) => ({
+  label, name, color: `#${(LABEL_PALETTE[label] as readonly number[]).map((v) => v.toString(16).padStart(2, '0')).join('')}`,
+}));
+const GARMENTS = Object.values(GARMENT_LABELS).sort();
+
+/** A parsing map as the page sends it ({ width, height, labels: base64, one byte per pixel }), checked against `s`. */
+function parsingFromJson(value: unknown, s: Source, what: string): PhotoParsing {
+  const v = value as { width?: unknown; height?: unknown; labels?: unknown } | null;
+  if (!v || typeof v !== 'object' || typeof v.labels !== 'string' || !Number.isInteger(v.width) || !Number.isInteger(v.height)) {
+    throw new HttpError(400, `${what} must be { width, height, labels }: the source's size and its labels 0..9 as base64, one byte per pixel, row by row`);
+  }
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v.labels)) throw new HttpError(400, `${what}.labels is not base64; encode the label bytes (one per pixel) as base64`);
+  const bytes = Buffer.from(v.labels, 'base64');
+  const parsing = { width: v.width as number, height: v.height as number, labels: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+  try {
+    checkPhotoParsing(parsing, s, what);
+  } catch (err) {
+    throw new HttpError(400, (err as Error).message);
+  }
+  return parsing;
 }
 
 function refuseWhenFull(reply: FastifyReply, err: unknown): never {
@@ -155,7 +191,7 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
     return m;
   };
   const describeSource = (s: Source): object => ({
-    id: s.id, name: s.name, width: s.width, height: s.height, poseFrom: s.poseFrom,
+    id: s.id, name: s.name, width: s.width, height: s.height, poseFrom: s.poseFrom, parsing: s.parsing !== null,
     pose: s.pose ? poseToJson(s.pose) : null,
     defaultPose: poseToJson(namedPose('standing', [s.height, s.width])),
   });
@@ -172,6 +208,35 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
     if (s.pose) return s.pose;
     throw new HttpError(422, `source '${s.name}' has no pose yet: place its skeleton on the photo (or send sourcePose)`);
   };
+  /** The model for one of SPT's parsing features; any other family is refused, naming the models that can. */
+  const parsingModel = (name: unknown, feature: string): ServedModel => {
+    const m = model(name);
+    if (m.capabilities.parsing) return m;
+    const able = models.filter((x) => x.capabilities.parsing).map((x) => x.name);
+    throw new HttpError(422, `model '${m.name}' is ${m.family}, which has no parsing maps; ${feature} needs an SPT model ` +
+      `(${able.length ? `this server has ${able.join(', ')}` : 'this server has none: start it with an SPT run in --checkpoint'})`);
+  };
+  /** The source's parsing map for a model that renders through one (SPT); undefined for the others. */
+  const parsingFor = (s: Source, m: ServedModel, role = 'source'): PhotoParsing | undefined => {
+    if (!m.capabilities.parsing) return undefined;
+    if (s.parsing) return s.parsing;
+    throw new HttpError(422, `${role} '${s.name}' has no parsing map (no human parser ships with reposer: only the examples and images of the --data dataset have one); ` +
+      `${m.name} is an SPT model, which renders through one: choose a synthetic example, or another model`);
+  };
+  const parsedSource = (s: Source, m: ServedModel, given: unknown, role: string): ParsedSource => ({
+    image: s.image, pose: sourcePoseOf(s, given), parsing: parsingFor(s, m, role) as PhotoParsing,
+  });
+  // A client's panel (its model slot, or one SPT tool) coalesces: only its newest request waits.
+  const clientKey = (client: unknown, slot: string): string | null => (typeof client === 'string' ? `${client}/${slot}` : null);
+  /** Queues a request; null when a newer one with the same key replaced it (the route answers 204). */
+  const compute = async (reply: FastifyReply, key: string | null, request: WorkerRequest): Promise<{ bytes: Buffer; ms: number; queueMs: number } | null> => {
+    const started = performance.now();
+    const outcome = await queue.submit(key, request).catch((err: unknown) => refuseWhenFull(reply, err));
+    if (outcome.kind === 'superseded') return null;
+    return { ...outcome.value, queueMs: performance.now() - started - outcome.value.ms };
+  };
+  const sendPng = (reply: FastifyReply, r: { bytes: Buffer; ms: number; queueMs: number }): FastifyReply =>
+    reply.type('image/png').header('Cache-Control', 'no-store').header('X-Generation-Ms', r.ms.toFixed(0)).header('X-Queue-Ms', r.queueMs.toFixed(0)).send(r.bytes);
   app.get('/api/models', async () => models.map(({ name, family, frame, capabilities }) => ({ name, family, frame, capabilities })));
 
   app.get('/api/examples', async () => sources.pinnedSources().map(describeSource));
@@ -194,7 +259,9 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
       pose = fitPose(known.pose, dataset.frame, [height, width]);
       poseFrom = 'annotation';
     }
-    return describeSource(sources.add({ name, image, mime, width, height, pose, poseFrom }));
+    // A dataset image also brings its parsing map, if the dataset has one, so that SPT can render it.
+    const parsing = known && dataset ? await datasetParsing(dataset, name, [height, width]) : null;
+    return describeSource(sources.add({ name, image, mime, width, height, pose, poseFrom, parsing }));
   });
 
   app.get<{ Params: { id: string } }>('/api/sources/:id/image', async (req, reply) => {
@@ -223,15 +290,50 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
     const s = sources.get(b.source);
     const request: WorkerRequest = {
       kind: 'generate', runDir: m.runDir, source: s.image, sourcePose: sourcePoseOf(s, b.sourcePose), targetPose: poseOrHttp(b.targetPose, 'targetPose'),
+      sourceParsing: parsingFor(s, m),
     };
-    // A client's panel (its model slot) coalesces: only its newest pose waits.
-    const key = typeof b.client === 'string' ? `${b.client}/${String(b.slot ?? m.name)}` : null;
-    const started = performance.now();
-    const outcome = await queue.submit(key, request).catch((err: unknown) => refuseWhenFull(reply, err));
-    if (outcome.kind === 'superseded') return reply.status(204).send();
-    const { bytes, ms } = outcome.value;
-    return reply.type('image/png').header('Cache-Control', 'no-store').header('X-Generation-Ms', ms.toFixed(0))
-      .header('X-Queue-Ms', (performance.now() - started - ms).toFixed(0)).send(bytes);
+    const r = await compute(reply, clientKey(b.client, String(b.slot ?? m.name)), request);
+    return r ? sendPng(reply, r) : reply.status(204).send();
+  });
+
+  app.post<{ Body: GenerateBody }>('/api/parsing', async (req, reply) => {
+    const b = req.body ?? {};
+    const m = parsingModel(b.model, 'the parsing map');
+    const s = sources.get(b.source);
+    const request: WorkerRequest = { kind: 'parsing', runDir: m.runDir, source: parsedSource(s, m, b.sourcePose, 'source'), targetPose: poseOrHttp(b.targetPose, 'targetPose') };
+    const r = await compute(reply, clientKey(b.client, 'parsing'), request);
+    if (!r) return reply.status(204).send();
+    return reply.header('Cache-Control', 'no-store').header('X-Generation-Ms', r.ms.toFixed(0))
+      .send({ width: s.width, height: s.height, labels: r.bytes.toString('base64'), legend: PARSING_LEGEND });
+  });
+
+  app.post<{ Body: RenderBody }>('/api/render', async (req, reply) => {
+    const b = req.body ?? {};
+    const m = parsingModel(b.model, 'rendering to a parsing map');
+    const s = sources.get(b.source);
+    const source = parsedSource(s, m, b.sourcePose, 'source');
+    const request: WorkerRequest = {
+      kind: 'render', runDir: m.runDir, source, targetPose: poseOrHttp(b.targetPose, 'targetPose'), targetParsing: parsingFromJson(b.parsing, s, 'parsing'),
+    };
+    const r = await compute(reply, clientKey(b.client, 'render'), request);
+    return r ? sendPng(reply, r) : reply.status(204).send();
+  });
+
+  app.post<{ Body: SwapBody }>('/api/swap', async (req, reply) => {
+    const b = req.body ?? {};
+    const m = parsingModel(b.model, 'the garment swap');
+    const labels = b.labels ?? [3];
+    if (!Array.isArray(labels) || labels.length === 0 || !labels.every((l) => GARMENTS.includes(l as number))) {
+      throw new HttpError(400, `labels must be a list of garment labels: ${GARMENTS.map((l) => `${l} ${LABEL_NAMES[l]}`).join(', ')}`);
+    }
+    const receiver = sources.get(b.receiver);
+    const donor = sources.get(b.donor);
+    const request: WorkerRequest = {
+      kind: 'swap', runDir: m.runDir, labels: labels as number[],
+      donor: parsedSource(donor, m, b.donorPose, 'donor'), receiver: parsedSource(receiver, m, b.receiverPose, 'receiver'),
+    };
+    const r = await compute(reply, clientKey(b.client, 'swap'), request);
+    return r ? sendPng(reply, r) : reply.status(204).send();
   });
 
   app.post<{ Body: AnimateBody }>('/api/animate', async (req, reply) => {
@@ -270,7 +372,9 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
     if (poses.length < 2 || poses.length > limits.maxFrames) {
       throw new HttpError(400, `an animation has 2..${limits.maxFrames} frames; these settings give ${poses.length}`);
     }
-    const request: WorkerRequest = { kind: 'animate', runDir: m.runDir, source: s.image, sourcePose: sourcePoseOf(s, b.sourcePose), poses, format, delayMs };
+    const request: WorkerRequest = {
+      kind: 'animate', runDir: m.runDir, source: s.image, sourcePose: sourcePoseOf(s, b.sourcePose), poses, format, delayMs, sourceParsing: parsingFor(s, m),
+    };
     const outcome = await queue.submit(null, request).catch((err: unknown) => refuseWhenFull(reply, err));
     if (outcome.kind !== 'done') throw new Error('an animation was superseded, which only keyed requests can be');
     return reply.type(FORMATS[format]).header('Content-Disposition', `attachment; filename="reposer-${m.name.replace(/[^\w.-]/g, '_')}.${format}"`)

@@ -2,6 +2,9 @@
 // examples, each with the pose it came with, if any.
 import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
+import { readParsing } from '../data/batch.js';
+import { parsingPath } from '../data/layouts.js';
+import type { PhotoParsing } from '../generate/index.js';
 import type { Pose } from '../pose/skeleton.js';
 import { Rng, makeIdentity, renderFigure, samplePose } from '../synth/index.js';
 import type { Frame } from './poses.js';
@@ -27,6 +30,11 @@ export interface Source {
   height: number;
   pose: Pose | null;
   poseFrom: PoseOrigin;
+  /**
+   * SPT's parsing map at the image's size, which SPT renders through: the examples' own (the synthetic world knows
+   * it); null for uploads, since no human parser ships with reposer.
+   */
+  parsing: PhotoParsing | null;
 }
 
 export interface ImageLimits {
@@ -106,7 +114,8 @@ export class SourceStore {
 
 /**
  * `count` synthetic people rendered at startup, so the page has something to pose with no photo at hand: seeded
- * identities in random standing or walking poses, at `frame` scaled up to at least 256 pixels high.
+ * identities in random standing or walking poses, at `frame` scaled up to at least 256 pixels high, each with its
+ * parsing map.
  */
 export async function renderExamples(count: number, frame: Frame): Promise<Omit<Source, 'id'>[]> {
   const k = Math.max(1, Math.ceil(256 / frame[0]));
@@ -118,7 +127,39 @@ export async function renderExamples(count: number, frame: Frame): Promise<Omit<
     const pose = samplePose(identity, size, rng, { cropChance: 0, dropChance: 0 });
     const r = await renderFigure(identity, pose, size);
     const image = await sharp(Buffer.from(r.image.buffer, r.image.byteOffset, r.image.byteLength), { raw: { width: r.width, height: r.height, channels: 3 } }).png().toBuffer();
-    out.push({ name: `example-${i + 1}.png`, image, mime: 'image/png', width: r.width, height: r.height, pose, poseFrom: 'example' });
+    out.push({
+      name: `example-${i + 1}.png`, image, mime: 'image/png', width: r.width, height: r.height, pose, poseFrom: 'example',
+      parsing: { width: r.width, height: r.height, labels: r.parsing },
+    });
   }
   return out;
+}
+
+/**
+ * The parsing map of dataset image `name`, placed on a photo of size `to` as fitPose places its pose (scaled by
+ * min(H/h, W/w) and centred; nearest neighbours, so every value stays a label; background around), or null when the
+ * dataset has none for it. A map that cannot be read counts as none: the upload stays usable for the families that
+ * need no parsing, and `reposer data check` names what is wrong with the file.
+ */
+export async function datasetParsing(ds: { parsingDir: string | null; frame: Frame }, name: string, to: Frame): Promise<PhotoParsing | null> {
+  const path = parsingPath(ds, name);
+  if (!path) return null;
+  const [h, w] = ds.frame;
+  let labels: BigInt64Array;
+  try {
+    labels = await readParsing(path, ds.frame);
+  } catch {
+    return null;
+  }
+  if (labels.some((v) => v < 0n || v > 9n)) return null;
+  const scale = Math.min(to[0] / h, to[1] / w);
+  const height = Math.max(1, Math.round(h * scale));
+  const width = Math.max(1, Math.round(w * scale));
+  const scaled = await sharp(Uint8Array.from(labels, Number), { raw: { width: w, height: h, channels: 1 } })
+    .resize(width, height, { fit: 'fill', kernel: 'nearest' }).extractChannel(0).raw().toBuffer();
+  const out = new Uint8Array(to[0] * to[1]);
+  const top = Math.floor((to[0] - height) / 2);
+  const left = Math.floor((to[1] - width) / 2);
+  for (let y = 0; y < height; y++) out.set(scaled.subarray(y * width, (y + 1) * width), (top + y) * to[1] + left);
+  return { width: to[1], height: to[0], labels: out };
 }

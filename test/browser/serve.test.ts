@@ -72,9 +72,11 @@ test('the pose editor in chromium: upload, drag, bounded requests, keyboard, lib
     const photo = join(fx.root, 'upload', name);
     mkdirSync(join(fx.root, 'upload'));
     await sharp(join(fx.data, 'test', name)).resize(64, 128, { kernel: 'nearest' }).toFile(photo);
-    const before = (await stats(page)).shown;
+    // Wait for the upload's own generation to be asked for: the example's first image may still be on its way, and
+    // would otherwise pass for the upload's.
+    const before = (await stats(page)).issued.a ?? 0;
     await page.setInputFiles('#upload', photo);
-    await page.waitForFunction((n) => (window as unknown as { reposerStats: Stats }).reposerStats.shown > n, before);
+    await page.waitForFunction((n) => ((window as unknown as { reposerStats: Stats }).reposerStats.issued.a ?? 0) > n, before);
     await settled(page);
     assert.match(await page.locator('#source-note').textContent() ?? '', /pose from the dataset's annotation/);
     const first = await resultBytes(page, 'result-a');

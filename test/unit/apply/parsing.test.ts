@@ -1,5 +1,6 @@
 // SPT's applications: texture transfer keeps every receiver pixel outside the garment and takes SPT's rendering inside
-// it; parsing editing renders the image to the edited map; bad input names what is wrong.
+// it; parsing editing renders the image to the edited map; bad input names what is wrong. The same for photos of any
+// size that bring their pose and parsing map (what reposer serve offers).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,10 +11,14 @@ import * as torch from '../../../src/torch/index.js';
 import { openDataset, PairLoader, type LoaderBatch } from '../../../src/data/index.js';
 import { loaderOptions } from '../../../src/models/registry.js';
 import type { SptModel } from '../../../src/models/spt/index.js';
-import { writeSynthDataset } from '../../../src/synth/index.js';
+import { makeIdentity, renderFigure, Rng, samplePose, writeSynthDataset } from '../../../src/synth/index.js';
 import { train } from '../../../src/train/index.js';
-import { loadModel, type LoadedModel } from '../../../src/generate/index.js';
-import { editParsing, transferTexture, GARMENT_LABELS } from '../../../src/apply/index.js';
+import {
+  frameBatch, framedTensor, frameParsing, framePhoto, generate, loadModel, mapPose, unframe, type LoadedModel,
+} from '../../../src/generate/index.js';
+import {
+  editParsing, predictPhotoParsing, renderPhotoParsing, swapGarment, transferTexture, GARMENT_LABELS, type ParsedPhoto,
+} from '../../../src/apply/index.js';
 import { toBytes } from '../../../src/train/samples.js';
 
 let root = '';
@@ -116,4 +121,87 @@ test('bad input: a label outside 0..9, an unknown image, a non-SPT checkpoint', 
   } finally {
     patn.model.dispose();
   }
+});
+
+/** A synthetic person rendered at (height, width) with its pose and parsing map: a photo whose parsing is known. */
+async function person(id: number, height: number, width: number): Promise<ParsedPhoto & { pixels: Uint8Array }> {
+  const identity = makeIdentity(5, id);
+  const pose = samplePose(identity, { height, width }, new Rng(id), { cropChance: 0, dropChance: 0 });
+  const r = await renderFigure(identity, pose, { height, width });
+  const image = await sharp(Buffer.from(r.image), { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return { image, pose, parsing: { width, height, labels: r.parsing }, pixels: r.image };
+}
+
+test('photo garment swap: every receiver pixel outside the garment is its own, inside SPT renders the donor; tensors freed', async () => {
+  // The receiver's aspect differs from the frame's (64x32), so it is letterboxed; the donor is twice the frame.
+  const receiver = await person(2, 150, 80);
+  const donor = await person(3, 128, 64);
+  const labels = [GARMENT_LABELS['upper-clothes'] as number, GARMENT_LABELS.pants as number];
+  const live = torch.memory().numTensors;
+  const out = await rgb(await swapGarment(loaded, { donor, receiver, labels }));
+  assert.equal(torch.memory().numTensors, live, 'every tensor is disposed');
+  assert.equal(out.length, 150 * 80 * 3, 'the result is at the receiver\'s size');
+  let garment = 0;
+  let changed = 0;
+  for (let i = 0; i < 150 * 80; i++) {
+    const inside = labels.includes(receiver.parsing.labels[i] as number);
+    garment += Number(inside);
+    for (let c = 0; c < 3; c++) {
+      const d = Math.abs((out[i * 3 + c] as number) - (receiver.pixels[i * 3 + c] as number));
+      if (!inside) assert.ok(d <= 1, `pixel ${i} channel ${c} outside the garment: ${out[i * 3 + c]} vs the receiver's ${receiver.pixels[i * 3 + c]}`);
+      else changed += Number(d > 1);
+    }
+  }
+  assert.ok(garment > 100, `the receiver wears clothes (${garment} garment pixels)`);
+  assert.ok(changed > garment / 4, `inside the garment the rendering replaces the receiver (${changed} values of ${garment * 3} differ)`);
+  await assert.rejects(swapGarment(loaded, { donor, receiver, labels: [0] }), /swap-garment: label 0 is not a parsing label 1\.\.9/);
+});
+
+test('photo parsing: the predicted map comes back at the photo size; rendering to it unedited is G_A on G_S\'s labels; an edit changes the image', async (t) => {
+  const source = await person(4, 128, 64);
+  const targetPose = (await person(6, 128, 64)).pose;
+  const live = torch.memory().numTensors;
+  const predicted = await predictPhotoParsing(loaded, { source, targetPose });
+  assert.deepEqual([predicted.width, predicted.height, predicted.labels.length], [64, 128, 64 * 128]);
+  assert.ok(predicted.labels.every((l) => l <= 9));
+  const unedited = await rgb(await renderPhotoParsing(loaded, { source, targetPose, targetParsing: predicted }));
+  assert.equal(torch.memory().numTensors, live, 'every tensor is disposed');
+
+  // The same computed in the frame: the photo is twice the frame, so the labels go out and back exactly.
+  const photo = await framePhoto(loaded, source.image);
+  const parsing = await frameParsing(source.parsing, photo, 'parsing');
+  const direct = torch.scope(() => {
+    const batch = frameBatch(loaded, framedTensor(photo), mapPose(source.pose, photo.box), [mapPose(targetPose, photo.box)], parsing);
+    const model = loaded.model as SptModel;
+    const labels = model.predictParsing(batch);
+    return toBytes(model.generateWithParsing(batch, labels)).permute([0, 2, 3, 1]).contiguous().data() as Uint8Array;
+  });
+  assert.deepEqual(Array.from(unedited), Array.from(await unframe(direct, 3, photo)), 'the unedited map renders what G_A gives for G_S\'s labels');
+
+  // Plain generation reads G_S's probabilities rather than its labels: the two agree only as far as G_S is sure.
+  const plain = await rgb(await generate(loaded, { source: source.image, sourcePose: source.pose, targetPose, sourceParsing: source.parsing }));
+  let diff = 0;
+  for (let i = 0; i < plain.length; i++) diff += Math.abs((plain[i] as number) - (unedited[i] as number));
+  t.diagnostic(`plain generation vs the unedited render: mean difference ${(diff / plain.length).toFixed(2)} levels`);
+
+  // Repaint: everything below the middle becomes skirt.
+  const edited = { ...predicted, labels: predicted.labels.map((l, i) => (i >= 64 * 64 && l > 0 ? 5 : l)) };
+  const repainted = await rgb(await renderPhotoParsing(loaded, { source, targetPose, targetParsing: edited }));
+  let changed = 0;
+  for (let i = 0; i < repainted.length; i++) changed += Number(repainted[i] !== unedited[i]);
+  assert.ok(changed > 0, 'the edited map changes the image');
+
+  await assert.rejects(renderPhotoParsing(loaded, { source, targetPose, targetParsing: { ...predicted, width: 32 } }),
+    /targetParsing is 32x128 \(width x height\), the photo 64x128; give one label per pixel of the photo/);
+  await assert.rejects(renderPhotoParsing(loaded, { source, targetPose, targetParsing: { ...predicted, labels: predicted.labels.map(() => 12) } }),
+    /targetParsing holds label 12 at x 0, y 0; parsing labels are 0\.\.9/);
+});
+
+test('generating a photo with SPT needs its parsing map; without one the error says what to give', async () => {
+  const source = await person(4, 128, 64);
+  await assert.rejects(generate(loaded, { source: source.image, sourcePose: source.pose, targetPose: source.pose }),
+    /generate: spt renders through the source's parsing map .* and this photo has none; give sourceParsing/);
+  const png = await generate(loaded, { source: source.image, sourcePose: source.pose, targetPose: source.pose, sourceParsing: source.parsing });
+  const meta = await sharp(png).metadata();
+  assert.deepEqual([meta.width, meta.height], [64, 128]);
 });
