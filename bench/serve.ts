@@ -1,9 +1,10 @@
 // The pose editor's figures: for each model family at each frame size, the latency from the end of a drag in the
 // page (chromium) to the new image shown, the server's time per generation, and the generation requests per second
 // the server answers before it starts refusing with 503 (with one worker, 1 / generation time). The models have random weights (time does not depend on the values) and the official
-// architecture of the preset whose frame is nearest (market for 128x64, deepfashion otherwise).
+// architecture of the preset whose frame is nearest (market for 128x64, deepfashion otherwise), or of --preset (synth:
+// the shipped checkpoints' architectures).
 //
-//   node dist/bench/serve.js [--models patn,pg2,defgan] [--sizes 128x64,256x176] [--drags 3] [--seconds 3]
+//   node dist/bench/serve.js [--models patn,pg2,defgan] [--sizes 128x64,256x176] [--drags 3] [--seconds 3] [--preset synth]
 //
 // `--models spt` also times SPT's panel on the server (sptMs: the predicted parsing, a rendering to it, a garment
 // swap between the two examples; medians of 3). With SPT chosen the page asks for the parsing map after every drag
@@ -17,15 +18,15 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import * as torch from '../src/torch/index.js';
-import { getModel, resolveModelConfig, saveResolvedConfig } from '../src/models/index.js';
+import { getModel, PRESETS, resolveModelConfig, saveResolvedConfig, type Preset } from '../src/models/index.js';
 import { createServer } from '../src/serve/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
-interface Options { models: string[]; sizes: [number, number][]; drags: number; seconds: number }
+interface Options { models: string[]; sizes: [number, number][]; drags: number; seconds: number; preset: Preset | null }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { models: ['patn', 'pg2', 'defgan'], sizes: [[128, 64], [256, 176]], drags: 3, seconds: 3 };
+  const o: Options = { models: ['patn', 'pg2', 'defgan'], sizes: [[128, 64], [256, 176]], drags: 3, seconds: 3, preset: null };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (value === undefined) throw new Error(`bench-serve: ${flag} needs a value`);
@@ -33,15 +34,18 @@ function parseArgs(argv: string[]): Options {
     else if (flag === '--sizes') o.sizes = value.split(',').map((s) => s.split('x').map(Number) as [number, number]);
     else if (flag === '--drags') o.drags = Number(value);
     else if (flag === '--seconds') o.seconds = Number(value);
-    else throw new Error(`bench-serve: unknown option ${flag}; use --models, --sizes, --drags, --seconds`);
+    else if (flag === '--preset') {
+      if (!(PRESETS as readonly string[]).includes(value)) throw new Error(`bench-serve: --preset ${value} is not one of ${PRESETS.join(', ')}`);
+      o.preset = value as Preset;
+    } else throw new Error(`bench-serve: unknown option ${flag}; use --models, --sizes, --drags, --seconds, --preset`);
   }
   return o;
 }
 
 /** A run directory holding a freshly initialised generator of `family` at `size`. */
-function randomRun(dir: string, family: string, [height, width]: [number, number]): string {
+function randomRun(dir: string, family: string, [height, width]: [number, number], preset: Preset | null): string {
   const f = getModel(family);
-  const cfg = resolveModelConfig({ model: family, preset: height <= 128 ? 'market' : 'deepfashion', sets: [`image.height=${height}`, `image.width=${width}`] });
+  const cfg = resolveModelConfig({ model: family, preset: preset ?? (height <= 128 ? 'market' : 'deepfashion'), sets: [`image.height=${height}`, `image.width=${width}`] });
   const vgg = (cfg.loss as { vgg?: { weights: string } }).vgg;
   if (vgg) vgg.weights = 'random';
   const out = join(dir, `${family}-${height}x${width}`);
@@ -142,7 +146,7 @@ async function main(): Promise<void> {
       const names: string[] = [];
       for (const family of o.models) {
         try {
-          randomRun(runs, family, size);
+          randomRun(runs, family, size, o.preset);
           names.push(`${family}-${size[0]}x${size[1]}`);
         } catch (err) {
           console.log(JSON.stringify({ model: family, frame: size, error: (err as Error).message.split('\n')[0] }));
@@ -160,8 +164,16 @@ async function main(): Promise<void> {
         const [example] = examples;
         const models = (await (await fetch(`${base}/api/models`)).json()) as { name: string; capabilities: { parsing: boolean } }[];
         for (const name of names) {
-          const latencies = await dragLatencies(page, name, o.drags);
           const body = { source: example?.id, model: name, targetPose: example?.pose };
+          // A model that cannot generate at this frame (some architectures need sides divisible by 32) is reported, not
+          // waited on: the page would show the error and never an image.
+          const probe = await post(base, '/api/generate', body);
+          if (probe.status !== 200) {
+            console.log(JSON.stringify({ model: name, frame: size, error: `${probe.status}: ${await probe.text()}` }));
+            continue;
+          }
+          await probe.arrayBuffer();
+          const latencies = await dragLatencies(page, name, o.drags);
           const steady = await throughput(base, body, o.seconds);
           const spt = models.find((m) => m.name === name)?.capabilities.parsing ? await sptTimes(base, name, examples) : undefined;
           console.log(JSON.stringify({
