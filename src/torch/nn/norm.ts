@@ -1,6 +1,6 @@
 // Batch and instance normalisation over (N, C, H, W), with PyTorch's buffers and running-statistics rules.
-import { noGrad, tensor, type Tensor } from '../tensor.js';
-import { batchNorm, instanceNorm, ones, zeros } from '../gen/ops.js';
+import { noGrad, type Tensor } from '../tensor.js';
+import { batchNorm, cat, full, instanceNorm, ones, zeros } from '../gen/ops.js';
 import { Module } from './module.js';
 import { expect4d, int } from './check.js';
 
@@ -90,10 +90,10 @@ export class BatchNorm2d extends NormBase {
    */
   private synchronised(input: Tensor, sumOverRanks: (t: Tensor) => Tensor, factor: number): Tensor {
     const [n, c, h, w] = input.shape as [number, number, number, number];
-    const counted = sumOverRanks(tensor([n * h * w], [1], { dtype: 'float64' }));
-    const count = counted.item() as number;
-    counted.dispose();
-    const mean = sumOverRanks(input.sum([0, 2, 3])).div(count);
+    // The pixel count travels with the first pass's sums: one all-reduce, and no value read back to JavaScript.
+    const first = sumOverRanks(cat([input.sum([0, 2, 3]).to('float32'), full([1], n * h * w)]));
+    const count = first.narrow(0, c, 1);
+    const mean = first.narrow(0, 0, c).div(count);
     const centred = input.sub(mean.view([1, c, 1, 1]));
     const variance = sumOverRanks(centred.square().sum([0, 2, 3])).div(count);
     let out = centred.mul(variance.add(this.eps).rsqrt().view([1, c, 1, 1]));
@@ -102,7 +102,7 @@ export class BatchNorm2d extends NormBase {
       const [runningMean, runningVar] = [this.runningMean, this.runningVar];
       noGrad(() => {
         runningMean.mul_(1 - factor).add_(mean.detach().mul(factor));
-        runningVar.mul_(1 - factor).add_(variance.detach().mul((factor * count) / Math.max(1, count - 1)));
+        runningVar.mul_(1 - factor).add_(variance.detach().mul(count).div(count.sub(1).clamp(1)).mul(factor));
       });
     }
     return out;
