@@ -204,7 +204,14 @@ export function checkPhotoParsing(parsing: PhotoParsing, size: { width: number; 
  */
 export async function frameParsing(parsing: PhotoParsing, photo: FramedPhoto, what: string): Promise<Uint8Array> {
   checkPhotoParsing(parsing, photo, what);
-  const { box, frame: [h, w] } = photo;
+  return letterboxLabels(parsing, photo.box, photo.frame);
+}
+
+/**
+ * A label map scaled into `box` with nearest neighbours (every value stays a label) and placed in a `[h, w]` map of
+ * background (0), row-major.
+ */
+export async function letterboxLabels(parsing: PhotoParsing, box: Letterbox, [h, w]: readonly [number, number]): Promise<Uint8Array> {
   const scaled = await sharp(asBuffer(parsing.labels), { raw: { width: parsing.width, height: parsing.height, channels: 1 } })
     .resize(box.width, box.height, { fit: 'fill', kernel: 'nearest' }).extractChannel(0).raw().toBuffer();
   const out = new Uint8Array(h * w);

@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
 import { readParsing } from '../data/batch.js';
 import { parsingPath } from '../data/layouts.js';
-import type { PhotoParsing } from '../generate/index.js';
+import { letterbox, letterboxLabels, type PhotoParsing } from '../generate/index.js';
+import { NUM_LABELS } from '../models/spt/parsing.js';
 import type { Pose } from '../pose/skeleton.js';
 import { Rng, makeIdentity, renderFigure, samplePose } from '../synth/index.js';
 import type { Frame } from './poses.js';
@@ -136,8 +137,8 @@ export async function renderExamples(count: number, frame: Frame): Promise<Omit<
 }
 
 /**
- * The parsing map of dataset image `name`, placed on a photo of size `to` as fitPose places its pose (scaled by
- * min(H/h, W/w) and centred; nearest neighbours, so every value stays a label; background around), or null when the
+ * The parsing map of dataset image `name`, placed on a photo of size `to` as its pose is (scaled by min(H/h, W/w) and
+ * centred; nearest neighbours, so every value stays a label; background around), or null when the
  * dataset has none for it. A map that cannot be read counts as none: the upload stays usable for the families that
  * need no parsing, and `reposer data check` names what is wrong with the file.
  */
@@ -151,15 +152,7 @@ export async function datasetParsing(ds: { parsingDir: string | null; frame: Fra
   } catch {
     return null;
   }
-  if (labels.some((v) => v < 0n || v > 9n)) return null;
-  const scale = Math.min(to[0] / h, to[1] / w);
-  const height = Math.max(1, Math.round(h * scale));
-  const width = Math.max(1, Math.round(w * scale));
-  const scaled = await sharp(Uint8Array.from(labels, Number), { raw: { width: w, height: h, channels: 1 } })
-    .resize(width, height, { fit: 'fill', kernel: 'nearest' }).extractChannel(0).raw().toBuffer();
-  const out = new Uint8Array(to[0] * to[1]);
-  const top = Math.floor((to[0] - height) / 2);
-  const left = Math.floor((to[1] - width) / 2);
-  for (let y = 0; y < height; y++) out.set(scaled.subarray(y * width, (y + 1) * width), (top + y) * to[1] + left);
+  if (labels.some((v) => v < 0n || v >= BigInt(NUM_LABELS))) return null;
+  const out = await letterboxLabels({ width: w, height: h, labels: Uint8Array.from(labels, Number) }, letterbox(h, w, to), to);
   return { width: to[1], height: to[0], labels: out };
 }
