@@ -34,7 +34,7 @@ NATIVE_OBJ := $(patsubst native/%.cc,build/obj/%.o,$(NATIVE_SRC))
 ADDON := build/reposer.node
 TESTS = $(shell find dist/test -name '*.test.js' | sort)
 
-.PHONY: setup native gen build lint typecheck test test-slow demo bench-engine bench-models bench-data bench-eval bench-distributed bench-detect bench-quality bench-quality-train configs clean
+.PHONY: setup native gen build lint typecheck test test-slow demo bench-engine bench-models bench-data bench-eval bench-distributed bench-precision-curve bench-detect bench-quality bench-quality-train configs clean
 
 setup:
 	@bash scripts/setup.sh
@@ -94,6 +94,10 @@ bench-eval: setup
 
 bench-distributed: setup
 	node dist/bench/distributed.js
+
+# PATN small in fp32 and bf16 from one seed, side by side (needs a CPU with native bf16).
+bench-precision-curve: setup
+	node dist/bench/precision-curve.js
 
 bench-detect: setup
 	node dist/bench/detect.js
