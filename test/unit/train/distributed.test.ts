@@ -14,12 +14,15 @@ const CLI = join(import.meta.dirname, '..', '..', '..', 'src', 'cli', 'main.js')
 const reposer = (...args: string[]): ReturnType<typeof spawnSync> => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
 
 /**
- * The largest absolute difference between two checkpoints' modules, leaving out the biases of convolutions that an
- * instance or batch norm follows: their gradient is zero in exact arithmetic, so Adam turns summation noise into full
- * steps.
+ * The largest absolute difference between two checkpoints' modules, where it is, and how many weights differ by more
+ * than `near`, leaving out the biases of convolutions that an instance or batch norm follows: their gradient is zero
+ * in exact arithmetic, so Adam turns summation noise into full steps.
  */
-function maxDifference(a: string, b: string): number {
+function maxDifference(a: string, b: string, near = 1e-5): { max: number; where: string; over: number; total: number } {
   let max = 0;
+  let where = '';
+  let over = 0;
+  let total = 0;
   let compared = 0;
   for (const f of readdirSync(a).filter((n) => n.startsWith('net') && n.endsWith('.safetensors'))) {
     const [ta, tb] = [torch.io.loadSafetensors(join(a, f)).tensors, torch.io.loadSafetensors(join(b, f)).tensors];
@@ -28,15 +31,20 @@ function maxDifference(a: string, b: string): number {
       assert.ok(u, `${f}:${k} is missing from ${b}`);
       if (!t.dtype.startsWith('float')) assert.deepEqual(t.toArray(), u.toArray(), `${f}:${k}`);
       else if (!/(conv\d?|Conv\d)\.bias$/.test(k)) {
-        const d = torch.scope(() => t.sub(u).abs().max().item() as number);
-        max = Math.max(max, d);
+        const [d, n] = torch.scope(() => {
+          const diff = t.sub(u).abs();
+          return [diff.max().item() as number, diff.gt(near).sum().item() as number];
+        });
+        if (d > max) [max, where] = [d, `${f}:${k}`];
+        over += n;
+        total += t.numel();
         compared++;
       }
     }
     torch.dispose([...ta.values(), ...tb.values()]);
   }
   assert.ok(compared > 20, `compared only ${compared} tensors`);
-  return max;
+  return { max, where, over, total };
 }
 
 const skip = torch.distributed.available() ? false : 'this build has no Gloo (libgloo-dev)';
@@ -59,9 +67,12 @@ test('two ranks equal one process with the combined batch; resume needs the same
     assert.match(String(r.stdout), /finished at step 3\/3/);
     const [one, two] = [listCheckpoints(join(root, 'one')).at(-1)![1], listCheckpoints(join(root, 'two')).at(-1)![1]];
     const diff = maxDifference(one, two);
-    t.diagnostic(`max |w_two - w_one| after 3 steps: ${diff.toExponential(2)}`);
-    // Averaging two half-batch gradients sums in another order than one full-batch gradient.
-    assert.ok(diff < 1e-5, `2 ranks differ from 1 process by ${diff}`);
+    t.diagnostic(`max |w_two - w_one| after 3 steps: ${diff.max.toExponential(2)} (${diff.where}); ${diff.over} of ${diff.total} weights differ by more than 1e-5`);
+    // Averaging two half-batch gradients sums in another order than one full-batch gradient. Where a weight's gradient
+    // is within that summation noise of zero (the pose heatmaps' far tails feed many), Adam's normalised step can still
+    // take it up to lr (2e-4) a step the other way. Measured: libtorch 1.13, no weight past 1e-5; libtorch 2.6
+    // (`make compat`), 445 of 203,307 (0.22%), at most 2.4e-4. A rank that trained on its half batch alone: 97%.
+    assert.ok(diff.over <= diff.total / 100 && diff.max < 3 * 2e-4, `2 ranks differ from 1 process: ${diff.over} of ${diff.total} weights by more than 1e-5, at most ${diff.max} (${diff.where})`);
     const saved = JSON.parse(readFileSync(join(two, 'trainer.json'), 'utf8')) as { worldSize: number };
     assert.equal(saved.worldSize, 2);
     const rng = torch.io.loadSafetensors(join(two, 'rng.safetensors')).tensors;
@@ -103,9 +114,9 @@ test('synchronised batch norm: two ranks equal one process on the combined batch
     const last = (run: string): string => listCheckpoints(join(root, run)).at(-1)![1];
     const synced = maxDifference(last('one'), last('synced'));
     const apart = maxDifference(last('one'), last('apart'));
-    t.diagnostic(`max |w - w_one| after 3 steps (running statistics included): synchronised ${synced.toExponential(2)}, per-rank ${apart.toExponential(2)}`);
-    assert.ok(synced < 1e-4, `synchronised batch norm on 2 ranks differs from 1 process by ${synced}`);
-    assert.ok(apart > 100 * synced && apart > 1e-3, `per-rank batch norm should differ from the combined batch (by ${apart}; synchronised ${synced})`);
+    t.diagnostic(`max |w - w_one| after 3 steps (running statistics included): synchronised ${synced.max.toExponential(2)} (${synced.where}), per-rank ${apart.max.toExponential(2)}`);
+    assert.ok(synced.max < 1e-4, `synchronised batch norm on 2 ranks differs from 1 process by ${synced.max} in ${synced.where}`);
+    assert.ok(apart.max > 100 * synced.max && apart.max > 1e-3, `per-rank batch norm should differ from the combined batch (by ${apart.max}; synchronised ${synced.max})`);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
