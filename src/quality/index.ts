@@ -305,8 +305,12 @@ export function packCheckpoint(runDir: string, dest: string, record: Omit<Traini
 
 /** The fixed input of a checkpoint's stored reference: two pairs of unseen people in sampler poses (no Market file). */
 const REFERENCE_SET = { identities: 2, poses: 2, seed: 5, posesFrom: null } as const;
-/** The reference's tolerance (max |difference|, images in [-1,1]): float sums reorder with the thread count. */
-export const REFERENCE_TOLERANCE = 2e-4;
+/**
+ * The reference's tolerance (|difference|, images in [-1,1]): float sums reorder with the thread count, so every value
+ * within `close`; and nearest-neighbour sampling (Deformable GAN's skip warps) rounds a coordinate on a pixel boundary
+ * either way under another libtorch build's arithmetic, so up to `outliers` of the values may be off by up to `far`.
+ */
+export const REFERENCE_TOLERANCE = { close: 2e-4, outliers: 1e-3, far: 0.05 } as const;
 
 /**
  * A checkpoint's output on the fixed reference input, as float32 (n,3,H,W) values in [-1,1] with its shape. `scratch`

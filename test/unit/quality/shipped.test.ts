@@ -1,5 +1,6 @@
 // The shipped checkpoints (checkpoints/<family>): each loads and reproduces its stored reference output on the fixed
-// reference input, within REFERENCE_TOLERANCE (float sums reorder with the thread count), owning every tensor.
+// reference input, within REFERENCE_TOLERANCE (float sums reorder with the thread count; nearest sampling may round a
+// tie the other way under another libtorch), owning every tensor.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +15,8 @@ before(() => { scratch = mkdtempSync(join(tmpdir(), 'shipped-')); });
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 for (const family of FAMILIES) {
-  test(`checkpoints/${family} reproduces its reference output (max |diff| <= ${REFERENCE_TOLERANCE})`, async () => {
+  const { close, outliers, far } = REFERENCE_TOLERANCE;
+  test(`checkpoints/${family} reproduces its reference output (|diff| <= ${close}; a fraction ${outliers} of values <= ${far})`, async () => {
     const dir = join(SHIPPED_CHECKPOINTS, family);
     assert.ok(existsSync(join(dir, 'config.json')), `${dir} is shipped with the repository`);
     const stored = readNpySync(join(dir, 'reference.npy'));
@@ -23,10 +25,15 @@ for (const family of FAMILIES) {
     assert.equal(torch.memory().numTensors, live, 'every tensor of loading and generating is disposed');
     assert.deepEqual(out.shape, stored.shape);
     let worst = 0;
+    let beyond = 0;
     const ref = stored.data as Float32Array;
-    for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs((out.values[i] as number) - (ref[i] as number)));
-    console.log(`${family}: max |diff| ${worst.toExponential(2)} over ${ref.length} values`);
-    assert.ok(worst <= REFERENCE_TOLERANCE, `${family}: max |diff| ${worst} over ${ref.length} values`);
+    for (let i = 0; i < ref.length; i++) {
+      const d = Math.abs((out.values[i] as number) - (ref[i] as number));
+      worst = Math.max(worst, d);
+      if (d > close) beyond++;
+    }
+    console.log(`${family}: max |diff| ${worst.toExponential(2)} over ${ref.length} values, ${beyond} beyond ${close}`);
+    assert.ok(worst <= far && beyond <= outliers * ref.length, `${family}: max |diff| ${worst}, ${beyond} of ${ref.length} values beyond ${close}`);
     // A generator that ignores its input, or a broken load, gives a flat image; the reference is not.
     let lo = Infinity;
     let hi = -Infinity;
