@@ -49,7 +49,7 @@ terms = tr.step(inputs['P1'], inputs['BP1'], inputs['P2'], inputs['BP2'])
 g.eval()
 with torch.no_grad():
     img = g(inputs['P1'], inputs['BP1'], inputs['BP2'])[0]
-out = dict(terms, img=img)
+out = dict(terms, img=img, **{'W.' + k: v for k, v in g.state_dict().items()})
 `, inputs,
     }]);
     const res = r as Record<string, number | WireTensor>;
@@ -59,10 +59,25 @@ out = dict(terms, img=img)
       const want = res[k] as number;
       assert.ok(Math.abs(v - want) <= 1e-5 + 1e-4 * Math.abs(want), `${k}: ours ${v}, PyTorch ${want}`);
     }
+    // The updated generator, weight by weight. Adam's first step (betas (0, 0.999)) moves each weight by lr (1e-4)
+    // times the sign of its gradient, so a weight whose gradient is within float summation noise of zero (the biases
+    // of convolutions that a norm follows, whose gradient is zero in exact arithmetic, and a few others) can move
+    // another way than in PyTorch: by up to 2 lr, and so can the output. Measured on an AVX-512 EPYC: 0.3% of the
+    // weights; everything else within 1e-6.
+    let [worst, moved, total] = [0, 0, 0];
+    for (const [k, v] of model.generator.stateDict()) {
+      const want = res[`W.${k}`] as WireTensor | undefined;
+      assert.ok(want, `PyTorch's generator has no ${k}`);
+      const [d, n] = torch.scope(() => {
+        const diff = v.sub(fromWire(want)).abs();
+        return [diff.max().item() as number, diff.gt(1e-6).sum().item() as number];
+      });
+      [worst, moved, total] = [Math.max(worst, d), moved + n, total + v.numel()];
+    }
+    assert.ok(worst <= 2e-4 + 1e-6 && moved <= total / 100, `generator after the iteration: ${moved} of ${total} weights differ from PyTorch's by more than 1e-6, at most ${worst}`);
     torch.scope(() => {
       const y = model.generate(batch as never);
-      // After one Adam step of lr 1e-4 (first steps move every weight by about lr): float32 sums in other orders.
-      assertClose(y, fromWire(res.img as WireTensor), 'generator output after the iteration', { atol: 2e-4, rtol: 1e-3 });
+      assertClose(y, fromWire(res.img as WireTensor), 'generator output after the iteration', { atol: 5e-3, rtol: 1e-2 });
     });
     torch.dispose(batch);
     assert.equal(torch.memory().numTensors, before + countOptimizerState(model), 'only the optimisers\' state remains');
