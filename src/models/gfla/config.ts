@@ -11,7 +11,8 @@ import type { AttentionKind } from './generator.js';
 import { CONTENT_TAPS, STYLE_TAPS, type VggInput } from './losses.js';
 
 /**
- * The paper's ablation (Table 3): 'baseline' (the target network alone), 'global-attn' (global attention instead of
+ * The paper's ablation (Table 3): 'baseline' (no flow, no attention: an encoder-decoder fed
+ * the target pose, source image and source pose together), 'global-attn' (global attention instead of
  * the flow), 'bi-sample' (the flow with bilinear sampling instead of local attention), 'full'.
  */
 export type GflaVariant = 'baseline' | 'global-attn' | 'bi-sample' | 'full';

@@ -137,7 +137,9 @@ export class PoseFlowNet extends torch.nn.Module {
 }
 
 export interface TargetNetOptions {
-  poseChannels: number;
+  /** Channels of the first block's input: the target pose's, or for the flow-free baseline (see GflaGenerator) the
+   * target pose's, the source image's and the source pose's together. */
+  inputChannels: number;
   outChannels: number;
   ngf: number;
   imgF: number;
@@ -161,11 +163,11 @@ export class PoseTargetNet extends torch.nn.Module {
 
   constructor(readonly options: TargetNetOptions) {
     super();
-    const { poseChannels, outChannels, ngf, imgF, layers, numBlocks, attnLayers, kernelSizes, attention } = options;
+    const { inputChannels, outChannels, ngf, imgF, layers, numBlocks, attnLayers, kernelSizes, attention } = options;
     if (kernelSizes.length !== attnLayers.length) {
       throw new Error(`gfla: generator.kernelSizes [${kernelSizes}] must give one window per attention layer [${attnLayers}]`);
     }
-    this.block0 = this.module('block0', new EncoderBlock(poseChannels, ngf));
+    this.block0 = this.module('block0', new EncoderBlock(inputChannels, ngf));
     for (let i = 0; i < layers - 1; i++) {
       this.encoders.push(this.module(`encoder${i}`, new EncoderBlock(width(ngf, imgF, i), width(ngf, imgF, i + 1))));
     }
@@ -192,12 +194,13 @@ export class PoseTargetNet extends torch.nn.Module {
   }
 
   /**
-   * targetPose (N, 18, H, W); sourceFeatures from PoseSourceNet (deepest first); flows / masks from PoseFlowNet
-   * (coarsest first; empty for 'global' and 'none') -> the image (N, 3, H, W) in [-1, 1].
+   * input (N, inputChannels, H, W): the target pose, or the baseline's concatenation; sourceFeatures from
+   * PoseSourceNet (deepest first; empty for 'none'); flows / masks from PoseFlowNet (coarsest first; empty for
+   * 'global' and 'none') -> the image (N, 3, H, W) in [-1, 1].
    */
-  decode(targetPose: Tensor, sourceFeatures: Tensor[], flows: Tensor[], masks: Tensor[]): Tensor {
+  decode(input: Tensor, sourceFeatures: Tensor[], flows: Tensor[], masks: Tensor[]): Tensor {
     return torch.scope(() => {
-      let out = this.block0.forward(targetPose);
+      let out = this.block0.forward(input);
       for (const e of this.encoders) out = e.forward(out);
       let used = 0;
       for (let i = 0; i < this.options.layers; i++) {
@@ -237,16 +240,20 @@ export interface GflaOutput {
 
 /** GFLA's generator: (source image, source pose, target pose) -> target image, via flow fields and local attention. */
 export class GflaGenerator extends torch.nn.Module {
-  readonly source: PoseSourceNet;
+  /** The source encoder, whose features the attention layers read; null for the baseline, which has none. */
+  readonly source: PoseSourceNet | null;
   readonly target: PoseTargetNet;
   readonly flow_net: PoseFlowNet | null;
 
   constructor(readonly options: GflaGeneratorOptions) {
     super();
     const o = options;
-    this.source = this.module('source', new PoseSourceNet(o.imageChannels, o.ngf, o.imgF, o.layers));
+    // The paper's Baseline has neither flow nor attention: an encoder-decoder that reads the source image and both
+    // poses, concatenated, as its input.
+    const baseline = o.attention === 'none';
+    this.source = baseline ? null : this.module('source', new PoseSourceNet(o.imageChannels, o.ngf, o.imgF, o.layers));
     this.target = this.module('target', new PoseTargetNet({
-      poseChannels: o.poseChannels, outChannels: o.imageChannels, ngf: o.ngf, imgF: o.imgF, layers: o.layers,
+      inputChannels: baseline ? 2 * o.poseChannels + o.imageChannels : o.poseChannels, outChannels: o.imageChannels, ngf: o.ngf, imgF: o.imgF, layers: o.layers,
       numBlocks: o.numBlocks, attnLayers: o.attnLayers, kernelSizes: o.kernelSizes, attention: o.attention,
     }));
     const usesFlow = o.attention === 'local' || o.attention === 'bilinear';
@@ -283,7 +290,9 @@ export class GflaGenerator extends torch.nn.Module {
   forwardWithFlows(source: Tensor, sourcePose: Tensor, targetPose: Tensor): GflaOutput {
     return torch.scope(() => {
       const { flows, masks } = this.flows(source, sourcePose, targetPose);
-      const image = this.target.decode(targetPose, this.source.forward(source), flows, masks);
+      const image = this.source
+        ? this.target.decode(targetPose, this.source.forward(source), flows, masks)
+        : this.target.decode(torch.cat([targetPose, source, sourcePose], 1), [], flows, masks);
       return { image, flows, masks };
     });
   }

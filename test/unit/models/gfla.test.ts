@@ -68,7 +68,24 @@ test('the variants build the networks the ablation describes', () => {
   const global = names('global-attn');
   assert.ok(!global.some((k) => k.startsWith('flow_net.')) && global.includes('target.attn0.query_conv.weight'), 'global-attn: no flow');
   const base = names('baseline');
-  assert.ok(!base.some((k) => k.startsWith('flow_net.') || k.includes('.attn')), 'baseline: neither');
+  assert.ok(!base.some((k) => k.startsWith('flow_net.') || k.includes('.attn') || k.startsWith('source.')), 'baseline: neither, nor a source encoder');
+
+  // The baseline reads the source through its input: target pose, source image and source pose, concatenated.
+  const { generator, discriminator } = buildGflaNetworks({ ...gflaDefaults('tiny'), variant: 'baseline' });
+  try {
+    const [first] = [...generator.stateDict().entries()].filter(([k, t]) => k.startsWith('target.block0.') && t.shape.length === 4);
+    assert.equal(first?.[1].shape[1], 18 + 3 + 18, `${first?.[0]} takes the target pose, source image and source pose`);
+    const change = torch.scope(() => {
+      const pose = torch.rand([1, 18, 64, 32]);
+      const a = generator.forward(torch.rand([1, 3, 64, 32]).mul(2).sub(1), pose, pose);
+      const b = generator.forward(torch.rand([1, 3, 64, 32]).mul(2).sub(1), pose, pose);
+      return a.sub(b).abs().max().item() as number;
+    });
+    assert.ok(change > 1e-4, `another source image changes the baseline's output (by ${change})`);
+  } finally {
+    generator.dispose();
+    discriminator.dispose();
+  }
 });
 
 test('the flow stage ends when its iterations are spent, or early when the correctness falls below the threshold', () => {
