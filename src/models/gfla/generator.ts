@@ -253,8 +253,9 @@ export class GflaGenerator extends torch.nn.Module {
     const baseline = o.attention === 'none';
     this.source = baseline ? null : this.module('source', new PoseSourceNet(o.imageChannels, o.ngf, o.imgF, o.layers));
     this.target = this.module('target', new PoseTargetNet({
-      inputChannels: baseline ? 2 * o.poseChannels + o.imageChannels : o.poseChannels, outChannels: o.imageChannels, ngf: o.ngf, imgF: o.imgF, layers: o.layers,
-      numBlocks: o.numBlocks, attnLayers: o.attnLayers, kernelSizes: o.kernelSizes, attention: o.attention,
+      inputChannels: baseline ? 2 * o.poseChannels + o.imageChannels : o.poseChannels,
+      outChannels: o.imageChannels, ngf: o.ngf, imgF: o.imgF, layers: o.layers, numBlocks: o.numBlocks,
+      attnLayers: o.attnLayers, kernelSizes: o.kernelSizes, attention: o.attention,
     }));
     const usesFlow = o.attention === 'local' || o.attention === 'bilinear';
     this.flow_net = usesFlow ? this.module('flow_net', new PoseFlowNet({

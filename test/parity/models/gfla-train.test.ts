@@ -77,6 +77,7 @@ out = dict(terms, img=img, **{'W.' + k: v for k, v in g.state_dict().items()})
     assert.ok(worst <= 2e-4 + 1e-6 && moved <= total / 100, `generator after the iteration: ${moved} of ${total} weights differ from PyTorch's by more than 1e-6, at most ${worst}`);
     torch.scope(() => {
       const y = model.generate(batch as never);
+      // Those few weights' other steps move the output too (measured at most 2.4e-3).
       assertClose(y, fromWire(res.img as WireTensor), 'generator output after the iteration', { atol: 5e-3, rtol: 1e-2 });
     });
     torch.dispose(batch);
